@@ -1,0 +1,29 @@
+import { ErrorCode } from "./constants.ts";
+
+/** A violation of the wire protocol; `code` is the ERROR code it earns. */
+export class ProtocolError extends Error {
+  /** The ERROR frame code for this violation. */
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "ProtocolError";
+    this.code = code;
+  }
+}
+
+/** A frame of unknown kind, or one whose payload does not fit its kind. */
+export class MalformedFrameError extends ProtocolError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(ErrorCode.Malformed, message, options);
+    this.name = "MalformedFrameError";
+  }
+}
+
+/** A frame, body or line over its limit. */
+export class FrameTooLargeError extends ProtocolError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(ErrorCode.TooLarge, message, options);
+    this.name = "FrameTooLargeError";
+  }
+}

@@ -1,0 +1,13 @@
+/**
+ * The msghub wire protocol, version 1: frame kinds, limits, the encoder, the
+ * incremental binary and text parsers, and the outbound write queue. Pure
+ * code: no sockets, timers or console; `hub/` and `client/` build on it.
+ *
+ * @module
+ */
+export * from "./constants.ts";
+export * from "./errors.ts";
+export * from "./encode.ts";
+export * from "./frame_parser.ts";
+export * from "./text.ts";
+export * from "./outbound.ts";

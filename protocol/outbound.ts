@@ -1,0 +1,236 @@
+/**
+ * The write side of a connection: frames are appended to a queue, the first
+ * append schedules a flush, and one write loop per connection drains it with
+ * at most one write in flight. Frames that lie back to back in one buffer (an
+ * {@linkcode OutboundArena} chunk) leave as one write of one view.
+ *
+ * @module
+ */
+
+/** Where the queue writes: `Deno.Conn` fits, and so does any test double. */
+export interface ByteSink {
+  /** Writes some bytes of `p`, resolving to how many; may write fewer. */
+  write(p: Uint8Array): Promise<number>;
+}
+
+/** Chunks of the arena are this large unless a frame needs more. */
+export const ARENA_CHUNK = 1 << 20;
+/** Frames at least this large get a buffer of their own. */
+const ARENA_LARGE = 64 * 1024;
+/** Queued segments are joined into one write up to this many bytes. */
+const JOIN_LIMIT = 256 * 1024;
+
+/**
+ * Hands out regions of large shared buffers for outbound frames. A region is
+ * never handed out twice: a full chunk is replaced by a fresh one, and the
+ * garbage collector frees a chunk once no queue or write still refers to it.
+ *
+ * @example Two small regions lie back to back
+ * ```ts
+ * import { OutboundArena } from "./mod.ts";
+ * const arena = new OutboundArena();
+ * const a = arena.reserve(5);
+ * const b = arena.reserve(5);
+ * if (a.buffer !== b.buffer || b.byteOffset !== a.byteOffset + 5) throw new Error("Not adjacent");
+ * ```
+ */
+export class OutboundArena {
+  #chunkSize: number;
+  #chunk: Uint8Array;
+  #used = 0;
+
+  constructor(chunkSize: number = ARENA_CHUNK) {
+    this.#chunkSize = chunkSize;
+    this.#chunk = new Uint8Array(chunkSize);
+  }
+
+  /** A fresh region of exactly `size` bytes, for the caller to fill. */
+  reserve(size: number): Uint8Array {
+    if (size >= ARENA_LARGE && size > this.#chunkSize / 4) {
+      return new Uint8Array(size);
+    }
+    if (this.#used + size > this.#chunk.length) {
+      this.#chunk = new Uint8Array(Math.max(this.#chunkSize, size));
+      this.#used = 0;
+    }
+    const start = this.#used;
+    this.#used += size;
+    return this.#chunk.subarray(start, start + size);
+  }
+}
+
+interface Segment {
+  buffer: ArrayBufferLike;
+  start: number;
+  end: number;
+}
+
+/**
+ * One connection's outbound queue and its write loop.
+ *
+ * @example Queue two frames; they leave in one write
+ * ```ts
+ * import { OutboundArena, OutboundQueue } from "./mod.ts";
+ * const writes: number[] = [];
+ * const queue = new OutboundQueue({
+ *   write: (p) => Promise.resolve(writes.push(p.length) && p.length),
+ * });
+ * const arena = new OutboundArena();
+ * queue.push(arena.reserve(3));
+ * queue.push(arena.reserve(4));
+ * await queue.drained();
+ * if (writes.join() !== "7") throw new Error("Expected one write of 7 bytes");
+ * ```
+ */
+export class OutboundQueue {
+  #sink: ByteSink;
+  #onError: (error: unknown) => void;
+  #segments: Segment[] = [];
+  #head = 0;
+  #queued = 0;
+  #writing = false;
+  #scheduled = false;
+  #closed = false;
+  #progress = 0;
+  #waiters: Array<() => void> = [];
+
+  /**
+   * @param onError called once if a write rejects; the queue is closed then.
+   */
+  constructor(sink: ByteSink, onError: (error: unknown) => void = () => {}) {
+    this.#sink = sink;
+    this.#onError = onError;
+  }
+
+  /** Bytes queued and not yet written, the write in flight included. */
+  get queued(): number {
+    return this.#queued;
+  }
+
+  /** Whether a write is in flight. */
+  get writing(): boolean {
+    return this.#writing;
+  }
+
+  /** A count of completed writes, for spotting a write that makes no progress. */
+  get progress(): number {
+    return this.#progress;
+  }
+
+  /** Whether the queue was closed: pushes are dropped. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Appends bytes that must not change until written. Bytes that continue the
+   * last queued segment in the same buffer extend it instead.
+   */
+  push(bytes: Uint8Array): void {
+    if (this.#closed || bytes.length === 0) return;
+    const start = bytes.byteOffset;
+    const end = start + bytes.length;
+    const last = this.#segments.length > this.#head
+      ? this.#segments[this.#segments.length - 1]!
+      : undefined;
+    if (
+      last !== undefined && last.buffer === bytes.buffer && last.end === start
+    ) {
+      last.end = end;
+    } else {
+      this.#segments.push({ buffer: bytes.buffer, start, end });
+    }
+    this.#queued += bytes.length;
+    if (!this.#writing && !this.#scheduled) {
+      this.#scheduled = true;
+      queueMicrotask(this.#flush);
+    }
+  }
+
+  /** Resolves once nothing is queued and no write is in flight (or on close). */
+  drained(): Promise<void> {
+    if (this.#closed || (this.#queued === 0 && !this.#writing)) {
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+
+  /** Drops what is queued; the write in flight, if any, is left to fail or finish. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#segments = [];
+    this.#head = 0;
+    this.#queued = 0;
+    this.#wake();
+  }
+
+  #flush = (): void => {
+    this.#scheduled = false;
+    if (!this.#writing && !this.#closed) this.#run();
+  };
+
+  async #run(): Promise<void> {
+    this.#writing = true;
+    try {
+      while (this.#segments.length > this.#head && !this.#closed) {
+        const out = this.#take();
+        let offset = 0;
+        while (offset < out.length) {
+          offset += await this.#sink.write(out.subarray(offset));
+          this.#progress++;
+        }
+        if (!this.#closed) this.#queued -= out.length;
+      }
+    } catch (error) {
+      this.#writing = false;
+      this.close();
+      this.#onError(error);
+      return;
+    }
+    this.#writing = false;
+    this.#wake();
+  }
+
+  /** The next bytes to write: one segment, or several small ones joined. */
+  #take(): Uint8Array {
+    const segments = this.#segments;
+    const first = segments[this.#head]!;
+    let count = 1;
+    let total = first.end - first.start;
+    while (this.#head + count < segments.length) {
+      const next = segments[this.#head + count]!;
+      if (total + next.end - next.start > JOIN_LIMIT) break;
+      total += next.end - next.start;
+      count++;
+    }
+    let out: Uint8Array;
+    if (count === 1) {
+      out = new Uint8Array(first.buffer, first.start, total);
+    } else {
+      out = new Uint8Array(total);
+      let offset = 0;
+      for (let i = 0; i < count; i++) {
+        const s = segments[this.#head + i]!;
+        out.set(new Uint8Array(s.buffer, s.start, s.end - s.start), offset);
+        offset += s.end - s.start;
+      }
+    }
+    this.#head += count;
+    if (this.#head === segments.length) {
+      this.#segments = [];
+      this.#head = 0;
+    } else if (this.#head > 1024 && this.#head * 2 > segments.length) {
+      this.#segments = segments.slice(this.#head);
+      this.#head = 0;
+    }
+    return out;
+  }
+
+  #wake(): void {
+    if (this.#waiters.length === 0) return;
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const resolve of waiters) resolve();
+  }
+}

@@ -1,0 +1,263 @@
+import { MAX_BODY, MAX_ID, MAX_LINE, MAX_RECEIVERS } from "./constants.ts";
+import { FrameTooLargeError } from "./errors.ts";
+
+/** One request of the text dialect, or a non-fatal error to answer. */
+export type TextCommand =
+  | { type: "identity" }
+  | { type: "list" }
+  | { type: "help" }
+  | { type: "quit" }
+  | { type: "echo"; body: Uint8Array }
+  | { type: "auth"; token: Uint8Array }
+  | { type: "relay"; ids: bigint[]; body: Uint8Array }
+  | { type: "error"; message: string };
+
+/** Receives each command the text parser completes. Bodies are copies. */
+export type TextHandler = (command: TextCommand) => void;
+
+/** The one-line answer to `help`. */
+export const TEXT_HELP =
+  "commands: identity | list | echo TEXT | relay IDS TEXT | relay, then IDS and body lines ended by an empty line | auth TOKEN | help | quit";
+
+const decoder = new TextDecoder();
+const LF = 0x0a;
+const CR = 0x0d;
+const SPACE = 0x20;
+
+const State = { Command: 0, RelayIds: 1, RelayBody: 2 } as const;
+type State = typeof State[keyof typeof State];
+
+/**
+ * Incremental parser of the text dialect. It splits lines (a `\r` before the
+ * `\n` is dropped), enforces {@linkcode MAX_LINE} before buffering past it,
+ * and runs the multi-line relay form. A line too long throws
+ * {@linkcode FrameTooLargeError}, which is fatal; every other error becomes an
+ * `error` command and parsing goes on.
+ *
+ * @example Parse a multi-line relay
+ * ```ts
+ * import { TextParser, type TextCommand } from "./mod.ts";
+ * const got: TextCommand[] = [];
+ * const parser = new TextParser((command) => got.push(command));
+ * parser.parse(new TextEncoder().encode("relay\n2,3\nfoo\nbar\n\n"));
+ * const relay = got[0];
+ * if (relay?.type !== "relay" || relay.ids.length !== 2) throw new Error("No relay");
+ * ```
+ */
+export class TextParser {
+  #onCommand: TextHandler;
+  #partial: Uint8Array[] = [];
+  #partialLength = 0;
+  #state: State = State.Command;
+  #ids: bigint[] = [];
+  #body: Uint8Array[] = [];
+  #bodyLength = 0;
+
+  constructor(onCommand: TextHandler) {
+    this.#onCommand = onCommand;
+  }
+
+  /** Bytes of an unfinished line or relay held between chunks. */
+  get buffered(): number {
+    return this.#partialLength + this.#bodyLength;
+  }
+
+  /** Parses one chunk, calling the handler for every command it completes. */
+  parse(chunk: Uint8Array): void {
+    let start = 0;
+    while (start < chunk.length) {
+      const lf = chunk.indexOf(LF, start);
+      if (lf < 0) {
+        const rest = chunk.length - start;
+        // One byte of slack for a `\r` that may precede the coming `\n`.
+        if (this.#partialLength + rest > MAX_LINE + 1) throw lineTooLong();
+        this.#partial.push(chunk.slice(start));
+        this.#partialLength += rest;
+        return;
+      }
+      let line = chunk.subarray(start, lf);
+      start = lf + 1;
+      if (this.#partialLength > 0) {
+        this.#partial.push(line);
+        line = join(this.#partial, this.#partialLength + line.length);
+        this.#partial = [];
+        this.#partialLength = 0;
+      }
+      if (line.length > 0 && line[line.length - 1] === CR) {
+        line = line.subarray(0, line.length - 1);
+      }
+      if (line.length > MAX_LINE) throw lineTooLong();
+      this.#line(line);
+    }
+  }
+
+  #line(line: Uint8Array): void {
+    switch (this.#state) {
+      case State.Command:
+        return this.#command(line);
+      case State.RelayIds: {
+        const ids = parseIds(line);
+        if (typeof ids === "string") {
+          this.#state = State.Command;
+          return this.#onCommand({ type: "error", message: ids });
+        }
+        this.#ids = ids;
+        this.#state = State.RelayBody;
+        return;
+      }
+      case State.RelayBody: {
+        if (line.length === 0) return this.#endRelay();
+        // Joined with `\n`: count the separator of every line but the first.
+        const added = line.length + (this.#body.length > 0 ? 1 : 0);
+        if (this.#bodyLength <= MAX_BODY) this.#body.push(line.slice());
+        this.#bodyLength += added;
+        return;
+      }
+    }
+  }
+
+  #endRelay(): void {
+    const ids = this.#ids;
+    const length = this.#bodyLength;
+    const parts = this.#body;
+    this.#state = State.Command;
+    this.#ids = [];
+    this.#body = [];
+    this.#bodyLength = 0;
+    if (length > MAX_BODY) {
+      return this.#onCommand({ type: "error", message: bodyTooLarge(length) });
+    }
+    const body = new Uint8Array(length);
+    let offset = 0;
+    for (const part of parts) {
+      if (offset > 0) body[offset++] = LF;
+      body.set(part, offset);
+      offset += part.length;
+    }
+    this.#onCommand({ type: "relay", ids, body });
+  }
+
+  #command(line: Uint8Array): void {
+    if (line.length === 0) return;
+    let space = line.indexOf(SPACE);
+    if (space < 0) space = line.length;
+    const word = decoder.decode(line.subarray(0, space)).toLowerCase();
+    const rest = line.subarray(Math.min(space + 1, line.length));
+    const bare = isBlank(rest);
+    switch (word) {
+      case "identity":
+      case "list":
+      case "help":
+      case "quit":
+        return this.#onCommand(
+          bare ? { type: word } : {
+            type: "error",
+            message: `usage: ${word} takes no arguments`,
+          },
+        );
+      case "echo":
+        return this.#onCommand({ type: "echo", body: rest.slice() });
+      case "auth":
+        return this.#onCommand(
+          bare ? { type: "error", message: "usage: auth TOKEN" } : {
+            type: "auth",
+            token: rest.slice(),
+          },
+        );
+      case "relay":
+        return bare ? this.#beginRelay() : this.#relayLine(rest);
+      default:
+        return this.#onCommand({
+          type: "error",
+          message: `unknown command: "${truncate(word)}" (try help)`,
+        });
+    }
+  }
+
+  #beginRelay(): void {
+    this.#state = State.RelayIds;
+  }
+
+  #relayLine(rest: Uint8Array): void {
+    let space = rest.indexOf(SPACE);
+    if (space < 0) space = rest.length;
+    const ids = parseIds(rest.subarray(0, space));
+    if (typeof ids === "string") {
+      return this.#onCommand({ type: "error", message: ids });
+    }
+    const body = rest.subarray(Math.min(space + 1, rest.length));
+    if (body.length > MAX_BODY) {
+      return this.#onCommand({
+        type: "error",
+        message: bodyTooLarge(body.length),
+      });
+    }
+    this.#onCommand({ type: "relay", ids, body: body.slice() });
+  }
+}
+
+/**
+ * Parses `2,3,17`: 1 to 255 decimal u64 ids separated by commas. Returns the
+ * ids, or the message of the error to answer.
+ */
+export function parseIds(field: Uint8Array): bigint[] | string {
+  const text = decoder.decode(field);
+  const parts = text.split(",");
+  if (parts.length > MAX_RECEIVERS) {
+    return `bad ids: ${parts.length} receivers exceeds ${MAX_RECEIVERS}`;
+  }
+  const ids: bigint[] = [];
+  for (const part of parts) {
+    if (!/^[0-9]{1,20}$/.test(part)) {
+      return `bad ids: "${
+        truncate(text)
+      }" is not a comma-separated list of ids`;
+    }
+    const id = BigInt(part);
+    if (id > MAX_ID) return `bad ids: "${part}" exceeds ${MAX_ID}`;
+    ids.push(id);
+  }
+  return ids;
+}
+
+function isBlank(bytes: Uint8Array): boolean {
+  for (const byte of bytes) if (byte !== SPACE && byte !== 0x09) return false;
+  return true;
+}
+
+function join(parts: Uint8Array[], length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
+
+function truncate(text: string): string {
+  return text.length > 40 ? `${text.slice(0, 40)}...` : text;
+}
+
+function lineTooLong(): FrameTooLargeError {
+  return new FrameTooLargeError("line too long");
+}
+
+function bodyTooLarge(length: number): string {
+  return `body too large: ${length} bytes exceeds ${MAX_BODY}`;
+}
+
+/** `relayed 2`, or `relayed 1 unknown 3,4`. */
+export function formatRelayed(
+  delivered: number,
+  unknown: readonly (bigint | number)[],
+): string {
+  return unknown.length === 0
+    ? `relayed ${delivered}`
+    : `relayed ${delivered} unknown ${unknown.join(",")}`;
+}
+
+/** `list 2,3`, or `list` alone. */
+export function formatList(ids: ArrayLike<bigint | number>): string {
+  return ids.length === 0 ? "list" : `list ${Array.from(ids).join(",")}`;
+}
