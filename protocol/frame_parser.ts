@@ -6,7 +6,8 @@ import { FrameTooLargeError, MalformedFrameError } from "./errors.ts";
  * Receives each frame the parser completes. `payload` is a view that is valid
  * only during the call unless `owned` is true: then it lies at offset 5 of a
  * buffer the parser allocated for this frame alone and never touches again,
- * so the callee may keep it or write into it, header bytes included.
+ * so the callee may keep it or write into it, header bytes included. An empty
+ * payload is never owned.
  */
 export type FrameHandler = (
   kind: number,
@@ -140,7 +141,7 @@ export class FrameParser {
           "Cannot parse relay: the payload is empty",
         );
       }
-      this.#onFrame(kind, EMPTY, true);
+      this.#onFrame(kind, EMPTY, false);
       return;
     }
     this.#kind = kind;

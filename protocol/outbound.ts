@@ -93,6 +93,7 @@ export class OutboundQueue {
   #closed = false;
   #progress = 0;
   #waiters: Array<() => void> = [];
+  #idleWaiters: Array<() => void> = [];
 
   /**
    * @param onError called once if a write rejects; the queue is closed then.
@@ -155,6 +156,12 @@ export class OutboundQueue {
     return new Promise((resolve) => this.#waiters.push(resolve));
   }
 
+  /** Resolves once no write is in flight, whether or not the queue is closed. */
+  settled(): Promise<void> {
+    if (!this.#writing) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
   /** Drops what is queued; the write in flight, if any, is left to fail or finish. */
   close(): void {
     if (this.#closed) return;
@@ -186,10 +193,18 @@ export class OutboundQueue {
       this.#writing = false;
       this.close();
       this.#onError(error);
+      this.#settle();
       return;
     }
     this.#writing = false;
     this.#wake();
+    this.#settle();
+  }
+
+  #settle(): void {
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const resolve of waiters) resolve();
   }
 
   /** The next bytes to write: one segment, or several small ones joined. */

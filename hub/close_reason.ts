@@ -1,0 +1,17 @@
+/** Why the hub closed a connection; every close has exactly one. */
+export const CloseReason = {
+  ClientClosed: "client closed",
+  ClientQuit: "client quit",
+  Reset: "connection reset",
+  Malformed: "malformed frame",
+  TooLarge: "frame too large",
+  SlowConsumer: "slow consumer",
+  Timeout: "ping timeout",
+  HandshakeTimeout: "handshake timeout",
+  TooManyClients: "too many clients",
+  Unauthorized: "unauthorized",
+  Shutdown: "hub shutting down",
+} as const;
+
+/** One of {@linkcode CloseReason}'s values. */
+export type CloseReason = typeof CloseReason[keyof typeof CloseReason];

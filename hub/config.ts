@@ -1,0 +1,139 @@
+import { MAX_OUTBOUND_FRAME } from "../protocol/mod.ts";
+
+/** Severity of a hub log event. */
+export type LogLevel = "debug" | "info" | "warn" | "error";
+
+/**
+ * Receives the hub's log events. Library code never prints: `main.ts` turns
+ * these into lines on stderr. `fields` never holds a token or a body.
+ */
+export type HubLogger = (
+  level: LogLevel,
+  message: string,
+  fields: Record<string, string | number | bigint | boolean>,
+) => void;
+
+/** Options of {@linkcode serve}; every one has the spec's default. */
+export interface HubOptions {
+  /** Address to listen on. Default `127.0.0.1`. */
+  hostname?: string;
+  /** Port to listen on; `0` picks a free one. Default `1234`. */
+  port?: number;
+  /** Clients at once. Default 10,000. */
+  maxClients?: number;
+  /** Unsent bytes queued for one client before it is a slow consumer. Default 8 MiB. */
+  maxPending?: number;
+  /** Milliseconds without write progress before a client is a slow consumer. Default 10,000. */
+  writeTimeout?: number;
+  /** Milliseconds a new connection has to send its first byte. Default 10,000. */
+  handshakeTimeout?: number;
+  /** Milliseconds of silence from a binary client before the hub PINGs it. Default 30,000. */
+  pingInterval?: number;
+  /** Milliseconds shutdown waits for queued bytes to flush. Default 5,000. */
+  drainTimeout?: number;
+  /** When set, clients must authenticate with this token first. */
+  token?: string;
+  /** Where log events go. Default: nowhere. */
+  logger?: HubLogger;
+}
+
+/** {@linkcode HubOptions} resolved and validated. */
+export interface HubConfig {
+  hostname: string;
+  port: number;
+  maxClients: number;
+  maxPending: number;
+  writeTimeout: number;
+  handshakeTimeout: number;
+  pingInterval: number;
+  drainTimeout: number;
+  token: Uint8Array | null;
+  logger: HubLogger;
+}
+
+/** The spec's defaults. */
+export const DEFAULTS = {
+  hostname: "127.0.0.1",
+  port: 1234,
+  maxClients: 10_000,
+  maxPending: 8 * 1024 * 1024,
+  writeTimeout: 10_000,
+  handshakeTimeout: 10_000,
+  pingInterval: 30_000,
+  drainTimeout: 5_000,
+} as const;
+
+/** Raised for an option that cannot be used. */
+export class ConfigError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "ConfigError";
+  }
+}
+
+function integer(
+  name: string,
+  value: number,
+  min: number,
+  max: number,
+): number {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(
+      `Invalid option: ${name} is "${value}", expected an integer from ${min} to ${max}`,
+    );
+  }
+  return value;
+}
+
+/** Resolves options into a config, throwing {@linkcode ConfigError} on a bad one. */
+export function resolveConfig(options: HubOptions = {}): HubConfig {
+  const hour = 3_600_000;
+  const token = options.token;
+  if (token !== undefined && (token.length < 1 || token.length > 1024)) {
+    throw new ConfigError(
+      `Invalid option: the token is ${token.length} bytes, expected 1 to 1024`,
+    );
+  }
+  return {
+    hostname: options.hostname ?? DEFAULTS.hostname,
+    port: integer("port", options.port ?? DEFAULTS.port, 0, 65535),
+    maxClients: integer(
+      "max-clients",
+      options.maxClients ?? DEFAULTS.maxClients,
+      1,
+      1_000_000,
+    ),
+    maxPending: integer(
+      "max-pending",
+      options.maxPending ?? DEFAULTS.maxPending,
+      MAX_OUTBOUND_FRAME,
+      2 ** 40,
+    ),
+    writeTimeout: integer(
+      "write-timeout",
+      options.writeTimeout ?? DEFAULTS.writeTimeout,
+      1,
+      hour,
+    ),
+    handshakeTimeout: integer(
+      "handshake-timeout",
+      options.handshakeTimeout ?? DEFAULTS.handshakeTimeout,
+      1,
+      hour,
+    ),
+    pingInterval: integer(
+      "ping-interval",
+      options.pingInterval ?? DEFAULTS.pingInterval,
+      1,
+      hour,
+    ),
+    drainTimeout: integer(
+      "drain-timeout",
+      options.drainTimeout ?? DEFAULTS.drainTimeout,
+      0,
+      hour,
+    ),
+    token: token === undefined ? null : new TextEncoder().encode(token),
+    logger: options.logger ?? (() => {}),
+  };
+}

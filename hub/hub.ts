@@ -1,0 +1,355 @@
+import {
+  deliverSize,
+  encodeReceipt,
+  encodeTextDeliver,
+  HEADER_SIZE,
+  OutboundArena,
+  readU32,
+  readU64,
+  writeDeliverHead,
+} from "../protocol/mod.ts";
+import { CloseReason } from "./close_reason.ts";
+import {
+  type HubConfig,
+  type HubOptions,
+  type LogLevel,
+  resolveConfig,
+} from "./config.ts";
+import { Dialect, Session } from "./session.ts";
+
+/** Ids above this cannot be a number without loss; the hub never gives them out. */
+const MAX_SAFE_HIGH = 0x1f_ffff;
+const TWO_32 = 0x1_0000_0000;
+const MAX_SAFE_ID = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** Counts of the hub's connections, for tests and operators. */
+export interface HubStats {
+  /** Open connections, registered or not, refused ones included. */
+  connections: number;
+  /** Clients that appear in lists and receive relays. */
+  registered: number;
+  /** Unsent bytes queued for all clients. */
+  queuedBytes: number;
+}
+
+/**
+ * Starts a hub and resolves once it listens.
+ *
+ * @example Start a hub on a free port and stop it
+ * ```ts
+ * import { serve } from "./mod.ts";
+ * await using hub = await serve({ port: 0 });
+ * if (hub.addr.port === 0) throw new Error("Expected a real port");
+ * ```
+ */
+export function serve(options: HubOptions = {}): Promise<Hub> {
+  const config = resolveConfig(options);
+  const listener = Deno.listen({
+    hostname: config.hostname,
+    port: config.port,
+    transport: "tcp",
+  });
+  return Promise.resolve(new Hub(listener, config));
+}
+
+/** The hub: it owns the listener, the registry of clients and the ticker. */
+export class Hub implements AsyncDisposable {
+  /** The resolved options. */
+  readonly config: HubConfig;
+  /** Where outbound frames are written, shared by every session. */
+  readonly arena: OutboundArena = new OutboundArena();
+  #listener: Deno.TcpListener;
+  #sessions = new Set<Session>();
+  #registry = new Map<number, Session>();
+  #sorted: number[] | null = null;
+  #running = new Set<Promise<void>>();
+  #nextId = 1;
+  #active = 0;
+  #stamp = 0;
+  #ticker: ReturnType<typeof setInterval>;
+  #backoff: ReturnType<typeof setTimeout> | undefined;
+  #accepting: Promise<void>;
+  #shutdown: Promise<void> | null = null;
+  /** The receivers of the relay being handled; reused to spare allocations. */
+  #targets: Session[] = [];
+
+  /** Use {@linkcode serve}. */
+  constructor(listener: Deno.TcpListener, config: HubConfig) {
+    this.#listener = listener;
+    this.config = config;
+    const tick = Math.min(
+      config.handshakeTimeout,
+      config.pingInterval,
+      config.writeTimeout,
+    ) / 4;
+    this.#ticker = setInterval(this.#tick, Math.max(5, Math.min(1000, tick)));
+    this.#accepting = this.#accept();
+  }
+
+  /** The address the hub listens on, with the real port. */
+  get addr(): Deno.NetAddr {
+    return this.#listener.addr;
+  }
+
+  /** Connection counts at this moment. */
+  get stats(): HubStats {
+    let queuedBytes = 0;
+    for (const session of this.#sessions) queuedBytes += session.queue.queued;
+    return {
+      connections: this.#sessions.size,
+      registered: this.#registry.size,
+      queuedBytes,
+    };
+  }
+
+  /** Resolves when the hub has shut down. */
+  get finished(): Promise<void> {
+    return this.#shutdown ??
+      this.#accepting.then(() => this.#shutdown ?? undefined);
+  }
+
+  /** Unsent bytes queued for the client with this id, or `undefined`. */
+  queuedFor(id: number): number | undefined {
+    for (const session of this.#sessions) {
+      if (session.id === id) return session.queue.queued;
+    }
+    return undefined;
+  }
+
+  /** Passes an event to the configured logger. */
+  log(
+    level: LogLevel,
+    message: string,
+    fields: Record<string, string | number | bigint | boolean>,
+  ): void {
+    this.config.logger(level, message, fields);
+  }
+
+  async #accept(): Promise<void> {
+    let backoff = 5;
+    while (this.#shutdown === null) {
+      let conn: Deno.TcpConn;
+      try {
+        conn = await this.#listener.accept();
+        backoff = 5;
+      } catch (error) {
+        if (
+          this.#shutdown !== null || error instanceof Deno.errors.BadResource
+        ) break;
+        // Out of file descriptors and the like: wait and try again.
+        this.log("error", "accept failed", {
+          error: String(error),
+          retry_ms: backoff,
+        });
+        await new Promise<void>((resolve) => {
+          this.#backoff = setTimeout(resolve, backoff);
+        });
+        backoff = Math.min(backoff * 2, 1000);
+        continue;
+      }
+      try {
+        conn.setNoDelay(true);
+      } catch {
+        // The peer is already gone; the read loop will see it.
+      }
+      const refused = this.#active >= this.config.maxClients;
+      const session = new Session(this, conn, this.#nextId++, refused);
+      this.#sessions.add(session);
+      if (!refused) this.#active++;
+      this.log("debug", "connect", { id: session.id, remote: session.remote });
+      const running = session.run();
+      this.#running.add(running);
+      running.then(() => this.#running.delete(running));
+    }
+  }
+
+  /** Makes a session visible to lists and relays. */
+  register(session: Session): void {
+    this.#registry.set(session.id, session);
+    this.#sorted = null;
+    this.log("debug", "registered", {
+      id: session.id,
+      dialect: session.dialect === Dialect.Binary ? "binary" : "text",
+    });
+  }
+
+  /** Hides a session from lists and relays; it may still be flushing. */
+  unregister(session: Session): void {
+    if (this.#registry.delete(session.id)) this.#sorted = null;
+  }
+
+  /** Forgets a closed session. */
+  remove(session: Session): void {
+    this.unregister(session);
+    if (this.#sessions.delete(session) && !session.refused) this.#active--;
+    this.log("info", "close", {
+      id: session.id,
+      reason: session.closeReason ?? CloseReason.ClientClosed,
+    });
+  }
+
+  /** Ids of every registered client but `session`, ascending. */
+  listFor(session: Session): number[] {
+    this.#sorted ??= [...this.#registry.keys()].sort((a, b) => a - b);
+    return this.#sorted.filter((id) => id !== session.id);
+  }
+
+  /**
+   * Relays a RELAY or RELAY_RECEIPTED payload. The DELIVER frame is built once
+   * and the same bytes are queued for every receiver. When the parser handed
+   * over its own buffer (`owned`), the frame is built in place over the ids.
+   */
+  relayFrame(
+    sender: Session,
+    payload: Uint8Array,
+    owned: boolean,
+    receipted: boolean,
+  ): void {
+    const n = payload[0]!;
+    const bodyStart = 1 + n * 8;
+    const stamp = ++this.#stamp;
+    const targets = this.#targets;
+    let unknown: bigint[] | null = null;
+    for (let offset = 1; offset < bodyStart; offset += 8) {
+      const high = readU32(payload, offset);
+      const target = high <= MAX_SAFE_HIGH
+        ? this.#registry.get(high * TWO_32 + readU32(payload, offset + 4))
+        : undefined;
+      if (target === undefined) {
+        if (receipted) {
+          const id = readU64(payload, offset);
+          unknown ??= [];
+          if (!unknown.includes(id)) unknown.push(id);
+        }
+      } else if (target.stamp !== stamp) {
+        target.stamp = stamp;
+        targets.push(target);
+      }
+    }
+    // Every id is read before an owned buffer's ids are overwritten by the frame.
+    const delivered = this.#deliver(sender, payload, bodyStart, owned);
+    if (receipted) sender.send(encodeReceipt(delivered, unknown ?? []));
+  }
+
+  /** Relays a text-dialect relay; returns what the `relayed` line reports. */
+  relayText(
+    sender: Session,
+    ids: readonly bigint[],
+    body: Uint8Array,
+  ): { delivered: number; unknown: bigint[] } {
+    const stamp = ++this.#stamp;
+    const targets = this.#targets;
+    const unknown: bigint[] = [];
+    for (const id of ids) {
+      const target = id <= MAX_SAFE_ID
+        ? this.#registry.get(Number(id))
+        : undefined;
+      if (target === undefined) {
+        if (!unknown.includes(id)) unknown.push(id);
+      } else if (target.stamp !== stamp) {
+        target.stamp = stamp;
+        targets.push(target);
+      }
+    }
+    // Lay the body out as an owned relay payload, with room for the DELIVER head.
+    const payload = new Uint8Array(HEADER_SIZE + 8 + body.length);
+    payload.set(body, HEADER_SIZE + 8);
+    const delivered = this.#deliver(
+      sender,
+      payload.subarray(HEADER_SIZE),
+      8,
+      true,
+    );
+    return { delivered, unknown };
+  }
+
+  /**
+   * Queues one relay for the collected targets: the DELIVER frame, and the
+   * text delivery, are each built once and shared. Returns how many queued it.
+   */
+  #deliver(
+    sender: Session,
+    payload: Uint8Array,
+    bodyStart: number,
+    owned: boolean,
+  ): number {
+    const targets = this.#targets;
+    let binary: Uint8Array | null = null;
+    let text: Uint8Array | null = null;
+    let delivered = 0;
+    for (let i = 0; i < targets.length; i++) {
+      const target = targets[i]!;
+      let frame: Uint8Array;
+      if (target.dialect === Dialect.Binary) {
+        binary ??= this.#deliverFrame(sender, payload, bodyStart, owned);
+        frame = binary;
+      } else {
+        text ??= encodeTextDeliver(sender.id, payload.subarray(bodyStart));
+        frame = text;
+      }
+      if (target.send(frame)) delivered++;
+    }
+    targets.length = 0;
+    return delivered;
+  }
+
+  #deliverFrame(
+    sender: Session,
+    payload: Uint8Array,
+    bodyStart: number,
+    owned: boolean,
+  ): Uint8Array {
+    const bodyLength = payload.length - bodyStart;
+    let frame: Uint8Array;
+    if (owned) {
+      // The frame's head goes over the last ids, right before the body.
+      const start = payload.byteOffset + bodyStart - HEADER_SIZE - 8;
+      frame = new Uint8Array(payload.buffer, start, deliverSize(bodyLength));
+    } else {
+      frame = this.arena.reserve(deliverSize(bodyLength));
+      frame.set(payload.subarray(bodyStart), HEADER_SIZE + 8);
+    }
+    writeDeliverHead(frame, 0, sender.id, bodyLength);
+    return frame;
+  }
+
+  #tick = (): void => {
+    const now = performance.now();
+    for (const session of this.#sessions) session.tick(now);
+  };
+
+  /**
+   * Stops accepting, sends every client the shutdown error behind what is
+   * queued for it, waits up to the drain timeout for those bytes, then closes
+   * whatever is left. Resolves when every connection is closed.
+   */
+  shutdown(): Promise<void> {
+    this.#shutdown ??= this.#drain();
+    return this.#shutdown;
+  }
+
+  async #drain(): Promise<void> {
+    this.log("info", "shutting down", { clients: this.#registry.size });
+    try {
+      this.#listener.close();
+    } catch {
+      // Already closed.
+    }
+    clearTimeout(this.#backoff);
+    await this.#accepting;
+    for (const session of this.#sessions) session.shutdown();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.config.drainTimeout);
+    });
+    await Promise.race([Promise.all(this.#running), timeout]);
+    clearTimeout(timer);
+    for (const session of this.#sessions) session.abort(CloseReason.Shutdown);
+    await Promise.all(this.#running);
+    clearInterval(this.#ticker);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.shutdown();
+  }
+}

@@ -1,0 +1,23 @@
+/**
+ * The msghub hub: a TCP server that relays messages between clients in the
+ * binary and text dialects of `docs/PROTOCOL.md`.
+ *
+ * @example Run a hub until SIGINT
+ * ```ts ignore
+ * import { serve } from "./mod.ts";
+ * const hub = await serve({ port: 1234 });
+ * Deno.addSignalListener("SIGINT", () => hub.shutdown());
+ * await hub.finished;
+ * ```
+ *
+ * @module
+ */
+export { type Hub, type HubStats, serve } from "./hub.ts";
+export { CloseReason } from "./close_reason.ts";
+export {
+  ConfigError,
+  DEFAULTS,
+  type HubLogger,
+  type HubOptions,
+  type LogLevel,
+} from "./config.ts";

@@ -1,0 +1,425 @@
+import {
+  encodeError,
+  encodeIdentityReply,
+  encodeListReply,
+  ErrorCode,
+  FrameParser,
+  HEADER_SIZE,
+  isBinaryFirstByte,
+  Kind,
+  OutboundQueue,
+  ProtocolError,
+  REQUEST_LIMITS,
+  type TextCommand,
+  TextParser,
+  writeHeader,
+} from "../protocol/mod.ts";
+import { formatList, formatRelayed, TEXT_HELP } from "../protocol/mod.ts";
+import { CloseReason } from "./close_reason.ts";
+import type { Hub } from "./hub.ts";
+
+/** Which dialect a connection speaks; fixed by its first byte. */
+export const Dialect = { Unknown: 0, Binary: 1, Text: 2 } as const;
+/** One of {@linkcode Dialect}'s values. */
+export type Dialect = typeof Dialect[keyof typeof Dialect];
+
+const State = { Open: 0, Closing: 1, Closed: 2 } as const;
+type State = typeof State[keyof typeof State];
+
+const READ_SIZE = 256 * 1024;
+/** How long a closing connection's input is read and dropped after its last bytes. */
+const LINGER_MS = 1000;
+
+const encoder = new TextEncoder();
+const PING = new Uint8Array([Kind.Ping, 0, 0, 0, 0]);
+const PONG = new Uint8Array([Kind.Pong, 0, 0, 0, 0]);
+const AUTH_OK = new Uint8Array([Kind.AuthOk, 0, 0, 0, 0]);
+const ECHO_HEAD = encoder.encode("echo ");
+const ECHO_BARE = encoder.encode("echo");
+
+const FATAL: Record<
+  number,
+  { code: number; reason: CloseReason; text: string }
+> = {
+  [ErrorCode.Malformed]: {
+    code: 1,
+    reason: CloseReason.Malformed,
+    text: "malformed frame",
+  },
+  [ErrorCode.TooLarge]: {
+    code: 2,
+    reason: CloseReason.TooLarge,
+    text: "line too long",
+  },
+  [ErrorCode.SlowConsumer]: {
+    code: 3,
+    reason: CloseReason.SlowConsumer,
+    text: "slow consumer",
+  },
+  [ErrorCode.TooManyClients]: {
+    code: 4,
+    reason: CloseReason.TooManyClients,
+    text: "too many clients",
+  },
+  [ErrorCode.Timeout]: {
+    code: 5,
+    reason: CloseReason.Timeout,
+    text: "timeout",
+  },
+  [ErrorCode.ShuttingDown]: {
+    code: 6,
+    reason: CloseReason.Shutdown,
+    text: "hub shutting down",
+  },
+  [ErrorCode.Unauthorized]: {
+    code: 7,
+    reason: CloseReason.Unauthorized,
+    text: "unauthorized",
+  },
+};
+
+/**
+ * One connection: its read loop, its outbound queue and its close reason.
+ * The hub owns the registry; a session asks it to relay and to list.
+ */
+export class Session {
+  /** The user id given at accept. */
+  readonly id: number;
+  /** Marks the relay that last reached this session, for de-duplication. */
+  stamp = 0;
+  /** Set when the hub was full at accept: the first byte gets ERROR 4. */
+  readonly refused: boolean;
+  /** Bytes for this client that are not yet written. */
+  readonly queue: OutboundQueue;
+  #dialect: Dialect = Dialect.Unknown;
+  #hub: Hub;
+  #conn: Deno.Conn;
+  #state: State = State.Open;
+  #reason: CloseReason | null = null;
+  #authed: boolean;
+  #eof = false;
+  #flushed = false;
+  #linger: ReturnType<typeof setTimeout> | undefined;
+  #frames: FrameParser | null = null;
+  #text: TextParser | null = null;
+  #acceptedAt: number;
+  #lastRead: number;
+  #pings = 0;
+  #pingAt = 0;
+  #progress = 0;
+  #progressAt: number;
+
+  constructor(hub: Hub, conn: Deno.Conn, id: number, refused: boolean) {
+    this.#hub = hub;
+    this.#conn = conn;
+    this.id = id;
+    this.refused = refused;
+    this.#authed = hub.config.token === null;
+    this.queue = new OutboundQueue(
+      conn,
+      () => this.#destroy(CloseReason.Reset),
+    );
+    this.#acceptedAt = this.#lastRead = this.#progressAt = performance.now();
+  }
+
+  /** The dialect, once the first byte has arrived. */
+  get dialect(): Dialect {
+    return this.#dialect;
+  }
+
+  /** Why the connection closed or is closing; `null` while it is open. */
+  get closeReason(): CloseReason | null {
+    return this.#reason;
+  }
+
+  /** The peer's address, for logs. */
+  get remote(): string {
+    const addr = this.#conn.remoteAddr as Deno.NetAddr;
+    return `${addr.hostname}:${addr.port}`;
+  }
+
+  /** Reads until the connection ends. Never rejects. */
+  async run(): Promise<void> {
+    const buf = new Uint8Array(READ_SIZE);
+    try {
+      while (this.#state !== State.Closed) {
+        const n = await this.#conn.read(buf);
+        if (n === null) {
+          this.#eof = true;
+          if (this.#state === State.Open) this.#end(CloseReason.ClientClosed);
+          else if (this.#flushed) this.#destroy(CloseReason.ClientClosed);
+          break;
+        }
+        if (this.#state !== State.Open) continue;
+        this.#lastRead = performance.now();
+        this.#pings = 0;
+        this.#read(buf.subarray(0, n));
+      }
+    } catch {
+      this.#destroy(CloseReason.Reset);
+    }
+    // After EOF the bytes still queued flush first; #end closes after them.
+    await this.#closedPromise;
+    await this.queue.settled();
+  }
+
+  #closedResolve!: () => void;
+  #closedPromise = new Promise<void>((resolve) =>
+    this.#closedResolve = resolve
+  );
+
+  #read(chunk: Uint8Array): void {
+    if (this.#dialect === Dialect.Unknown) this.#choose(chunk[0]!);
+    if (this.#state !== State.Open) return;
+    try {
+      if (this.#frames !== null) this.#frames.parse(chunk);
+      else this.#text!.parse(chunk);
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error;
+      const fatal = FATAL[error.code]!;
+      this.#fatal(
+        error.code,
+        this.#frames !== null ? error.message : fatal.text,
+      );
+    }
+  }
+
+  #choose(first: number): void {
+    if (isBinaryFirstByte(first)) {
+      this.#dialect = Dialect.Binary;
+      this.#frames = new FrameParser(REQUEST_LIMITS, this.#onFrame);
+    } else {
+      this.#dialect = Dialect.Text;
+      this.#text = new TextParser(this.#onCommand);
+    }
+    if (this.refused) return this.#fatal(ErrorCode.TooManyClients);
+    if (this.#authed) this.#hub.register(this);
+  }
+
+  /** Queues bytes for the client; past the pending limit it is a slow consumer. */
+  send(bytes: Uint8Array): boolean {
+    if (this.#state !== State.Open) return false;
+    if (this.queue.queued + bytes.length > this.#hub.config.maxPending) {
+      this.#hub.log("warn", "slow consumer", {
+        id: this.id,
+        queued: this.queue.queued,
+        limit: this.#hub.config.maxPending,
+      });
+      this.#fatal(ErrorCode.SlowConsumer);
+      return false;
+    }
+    this.queue.push(bytes);
+    return true;
+  }
+
+  #line(text: string): void {
+    this.send(encoder.encode(text + "\n"));
+  }
+
+  #onFrame = (kind: number, payload: Uint8Array, owned: boolean): void => {
+    if (this.#state !== State.Open) return;
+    if (!this.#authed && kind !== Kind.Auth) {
+      return this.#fatal(ErrorCode.Unauthorized);
+    }
+    switch (kind) {
+      case Kind.Echo: {
+        let reply: Uint8Array;
+        if (owned) {
+          // The parser's buffer holds this frame alone: reuse its header.
+          reply = new Uint8Array(
+            payload.buffer,
+            payload.byteOffset - HEADER_SIZE,
+            HEADER_SIZE + payload.length,
+          );
+        } else {
+          reply = this.#hub.arena.reserve(HEADER_SIZE + payload.length);
+          reply.set(payload, HEADER_SIZE);
+        }
+        writeHeader(reply, 0, Kind.EchoReply, payload.length);
+        this.send(reply);
+        return;
+      }
+      case Kind.Identity:
+        this.send(encodeIdentityReply(this.id));
+        return;
+      case Kind.List:
+        this.send(encodeListReply(this.#hub.listFor(this)));
+        return;
+      case Kind.Relay:
+        this.#hub.relayFrame(this, payload, owned, false);
+        return;
+      case Kind.RelayReceipted:
+        this.#hub.relayFrame(this, payload, owned, true);
+        return;
+      case Kind.Ping:
+        this.send(PONG);
+        return;
+      case Kind.Pong:
+        return;
+      case Kind.Auth:
+        if (this.#auth(payload)) this.send(AUTH_OK);
+        return;
+    }
+  };
+
+  #onCommand = (command: TextCommand): void => {
+    if (this.#state !== State.Open) return;
+    if (!this.#authed && command.type !== "auth") {
+      return this.#fatal(ErrorCode.Unauthorized);
+    }
+    switch (command.type) {
+      case "identity":
+        return this.#line(`identity ${this.id}`);
+      case "list":
+        return this.#line(formatList(this.#hub.listFor(this)));
+      case "help":
+        return this.#line(TEXT_HELP);
+      case "quit":
+        return this.#end(CloseReason.ClientQuit);
+      case "echo": {
+        const body = command.body;
+        const head = body.length > 0 ? ECHO_HEAD : ECHO_BARE;
+        const out = new Uint8Array(head.length + body.length + 1);
+        out.set(head, 0);
+        out.set(body, head.length);
+        out[out.length - 1] = 0x0a;
+        this.send(out);
+        return;
+      }
+      case "auth":
+        if (this.#auth(command.token)) this.#line("auth ok");
+        return;
+      case "relay": {
+        const { delivered, unknown } = this.#hub.relayText(
+          this,
+          command.ids,
+          command.body,
+        );
+        return this.#line(formatRelayed(delivered, unknown));
+      }
+      case "error":
+        return this.#line(`error ${command.message}`);
+    }
+  };
+
+  /** Checks a token; a wrong one is fatal. Registers on first success. */
+  #auth(token: Uint8Array): boolean {
+    const expected = this.#hub.config.token;
+    if (expected !== null && !constantTimeEqual(token, expected)) {
+      this.#fatal(ErrorCode.Unauthorized);
+      return false;
+    }
+    if (!this.#authed) {
+      this.#authed = true;
+      this.#hub.register(this);
+    }
+    return true;
+  }
+
+  /** Sends the fatal error in the connection's dialect, then closes. */
+  #fatal(code: number, message?: string): void {
+    const fatal = FATAL[code]!;
+    const last = this.#dialect === Dialect.Text
+      ? encoder.encode(`error ${fatal.text}\n`)
+      : encodeError(code, message ?? fatal.text);
+    this.#end(fatal.reason, last);
+  }
+
+  /**
+   * Stops serving: unregisters at once, flushes the backlog and `last`, then
+   * half-closes and reads what still arrives for a short linger, so that a
+   * reset does not destroy the last bytes before the peer reads them.
+   */
+  #end(reason: CloseReason, last?: Uint8Array): void {
+    if (this.#state !== State.Open) return;
+    this.#state = State.Closing;
+    this.#reason = reason;
+    this.#hub.unregister(this);
+    if (last !== undefined) this.queue.push(last);
+    this.queue.drained().then(() => {
+      this.#flushed = true;
+      if (this.#state === State.Closed) return;
+      if (this.#eof) return this.#destroy(reason);
+      try {
+        this.#conn.closeWrite();
+      } catch {
+        return this.#destroy(reason);
+      }
+      this.#linger = setTimeout(() => this.#destroy(reason), LINGER_MS);
+    });
+  }
+
+  /** Closes at once, dropping whatever is queued. */
+  #destroy(reason: CloseReason): void {
+    if (this.#state === State.Closed) return;
+    this.#state = State.Closed;
+    this.#reason ??= reason;
+    clearTimeout(this.#linger);
+    this.queue.close();
+    try {
+      this.#conn.close();
+    } catch {
+      // Already closed by the peer's reset.
+    }
+    this.#hub.remove(this);
+    this.#closedResolve();
+  }
+
+  /** Shutdown: the error in the dialect, or a silent close before the first byte. */
+  shutdown(): void {
+    if (this.#dialect === Dialect.Unknown) this.#destroy(CloseReason.Shutdown);
+    else this.#fatal(ErrorCode.ShuttingDown);
+  }
+
+  /** Closes at once; for the end of a shutdown's drain. */
+  abort(reason: CloseReason): void {
+    this.#destroy(reason);
+  }
+
+  /** Timers, checked by the hub's ticker: handshake, write progress, liveness. */
+  tick(now: number): void {
+    if (this.#state === State.Closed) return;
+    const config = this.#hub.config;
+    if (!this.#authed || this.#dialect === Dialect.Unknown) {
+      if (
+        now - this.#acceptedAt >= config.handshakeTimeout &&
+        this.#state === State.Open
+      ) {
+        this.#destroy(CloseReason.HandshakeTimeout);
+        return;
+      }
+    }
+    if (!this.queue.writing || this.queue.progress !== this.#progress) {
+      this.#progress = this.queue.progress;
+      this.#progressAt = now;
+    } else if (now - this.#progressAt >= config.writeTimeout) {
+      this.#hub.log("warn", "slow consumer", {
+        id: this.id,
+        stalled_ms: Math.round(now - this.#progressAt),
+      });
+      this.#destroy(
+        this.#state === State.Open ? CloseReason.SlowConsumer : this.#reason!,
+      );
+      return;
+    }
+    if (this.#dialect !== Dialect.Binary || this.#state !== State.Open) return;
+    if (this.#pings === 0) {
+      if (now - this.#lastRead >= config.pingInterval) this.#ping(now);
+    } else if (now - this.#pingAt >= config.pingInterval) {
+      if (this.#pings < 2) this.#ping(now);
+      else this.#fatal(ErrorCode.Timeout);
+    }
+  }
+
+  #ping(now: number): void {
+    this.#pings++;
+    this.#pingAt = now;
+    this.send(PING);
+  }
+}
+
+function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
+  let diff = a.length ^ b.length;
+  for (let i = 0; i < b.length; i++) diff |= (a[i] ?? 0) ^ b[i]!;
+  return diff === 0;
+}

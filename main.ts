@@ -1,0 +1,47 @@
+/**
+ * The `msghub` command: `msghub hub`, `msghub client`, and `--version`.
+ * The same entry point serves `deno run main.ts` and the compiled binary.
+ *
+ * @module
+ */
+import { clientCommand } from "./cli/client_command.ts";
+import { hubCommand } from "./cli/hub_command.ts";
+import denoJson from "./deno.json" with { type: "json" };
+
+const USAGE = `Usage: msghub <command> [options]
+
+Commands:
+  hub      run a hub (msghub hub --help)
+  client   talk to a hub (msghub client --help)
+
+Options:
+  -h, --help     show this help
+  -V, --version  show the version`;
+
+/** Runs the CLI with `args`; resolves to the process exit code. */
+export async function main(args: string[]): Promise<number> {
+  const [command, ...rest] = args;
+  switch (command) {
+    case "hub":
+      return await hubCommand(rest);
+    case "client":
+      return await clientCommand(rest);
+    case "-h":
+    case "--help":
+    case "help":
+      console.log(USAGE);
+      return 0;
+    case "-V":
+    case "--version":
+      console.log(`msghub ${denoJson.version} (deno ${Deno.version.deno})`);
+      return 0;
+    case undefined:
+      console.error(`msghub: missing command\n\n${USAGE}`);
+      return 2;
+    default:
+      console.error(`msghub: unknown command "${command}"\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));
