@@ -24,8 +24,8 @@ export class UsageError extends Error {
 }
 
 /**
- * Parses flags, rejecting unknown ones. Positional arguments stay strings:
- * `relay 2,3 1` must not turn the body "1" into a number.
+ * Parses flags, rejecting unknown ones. Positional arguments stay strings as
+ * typed: `relay 2,3 007` must not turn the body "007" into the number 7.
  */
 export function parseFlags(args: string[], spec: FlagSpec): ParsedFlags {
   const known = new Set([...(spec.string ?? []), ...(spec.boolean ?? [])]);
@@ -36,6 +36,8 @@ export function parseFlags(args: string[], spec: FlagSpec): ParsedFlags {
   let unknown: string | undefined;
   const parsed: ParsedFlags = parseArgs(args, {
     ...spec,
+    // "_" keeps positionals as typed: "007" must not become 7.
+    string: [...(spec.string ?? []), "_"],
     stopEarly: false,
     unknown: (arg: string, key?: string) => {
       if (key === undefined) return true;
@@ -46,7 +48,6 @@ export function parseFlags(args: string[], spec: FlagSpec): ParsedFlags {
   if (unknown !== undefined) {
     throw new UsageError(`Unknown option: "${unknown}"`);
   }
-  parsed._ = parsed._.map(String);
   return parsed;
 }
 

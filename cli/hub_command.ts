@@ -80,6 +80,11 @@ async function readToken(
     }
     return text.trim();
   }
+  const allowed = Deno.permissions.querySync({
+    name: "env",
+    variable: "MSGHUB_TOKEN",
+  });
+  if (allowed.state !== "granted") return undefined;
   const env = Deno.env.get("MSGHUB_TOKEN");
   return env === undefined || env === "" ? undefined : env;
 }
@@ -114,10 +119,7 @@ export async function hubOptions(
       `Invalid --log-level: "${level}", expected debug, info, warn or error`,
     );
   }
-  const options: HubOptions & { help: boolean } = {
-    help: false,
-    logger: stderrLogger(level as LogLevel),
-  };
+  const options: HubOptions = { logger: stderrLogger(level as LogLevel) };
   const set = <K extends keyof HubOptions>(
     key: K,
     value: HubOptions[K] | undefined,
@@ -141,7 +143,7 @@ export async function hubOptions(
       `Refusing to listen on "${host}" without a token: anyone who can reach it could read every message. Set --token-file or MSGHUB_TOKEN, or pass --insecure`,
     );
   }
-  return options;
+  return { ...options, help: false };
 }
 
 /** Runs `msghub hub ARGS`; resolves to the exit code. */

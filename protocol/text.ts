@@ -156,6 +156,13 @@ export class TextParser {
           },
         );
       case "echo":
+        // A body is at most MAX_BODY in both dialects; a line may be longer.
+        if (rest.length > MAX_BODY) {
+          return this.#onCommand({
+            type: "error",
+            message: bodyTooLarge(rest.length),
+          });
+        }
         return this.#onCommand({ type: "echo", body: rest.slice() });
       case "auth":
         return this.#onCommand(

@@ -1,0 +1,530 @@
+import {
+  encodeAuth,
+  encodeEcho,
+  encodeFrame,
+  encodeRelay,
+  FrameParser,
+  Kind,
+  OutboundQueue,
+  ProtocolError,
+  readU64,
+  REPLY_LIMITS,
+} from "../protocol/mod.ts";
+import { Inbox, type Message } from "./_inbox.ts";
+import {
+  copyPayload,
+  decodeIdentity,
+  decodeList,
+  decodeReceipt,
+  hex,
+  type RelayReceipt,
+} from "./_replies.ts";
+import {
+  ConnectError,
+  ConnectionClosedError,
+  HubError,
+  HubProtocolError,
+} from "./errors.ts";
+
+export type { Message, RelayReceipt };
+
+/**
+ * Options of {@linkcode connect}.
+ *
+ * @example
+ * ```ts
+ * import type { ConnectOptions } from "./mod.ts";
+ * const options: ConnectOptions = { hostname: "127.0.0.1", port: 1234 };
+ * ```
+ */
+export interface ConnectOptions extends ClientOptions {
+  /** Host of the hub. Default `127.0.0.1`. */
+  hostname?: string;
+  /** Port of the hub. Default `1234`. */
+  port?: number;
+}
+
+/**
+ * Options of the {@linkcode Client} constructor.
+ *
+ * @example
+ * ```ts
+ * import type { ClientOptions } from "./mod.ts";
+ * const options: ClientOptions = { token: "s3cret" };
+ * ```
+ */
+export interface ClientOptions {
+  /** Token of a hub that requires authentication; sent as the first frame. */
+  token?: string;
+}
+
+/**
+ * The body of an echo or a relay: bytes, or text sent as UTF-8.
+ *
+ * @example
+ * ```ts
+ * import type { Body } from "./mod.ts";
+ * const bodies: Body[] = ["text", new Uint8Array([0, 255])];
+ * ```
+ */
+export type Body = Uint8Array | string;
+
+interface Pending {
+  /** The kind of the reply this request expects. */
+  reply: number;
+  settle(payload: Uint8Array, owned: boolean): void;
+  reject(error: Error): void;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const READ_SIZE = 64 * 1024;
+/** How long {@linkcode Client.close} waits for the hub to flush and hang up. */
+const CLOSE_LINGER = 2_000;
+const IDENTITY = encodeFrame(Kind.Identity);
+const LIST = encodeFrame(Kind.List);
+const PING = encodeFrame(Kind.Ping);
+const PONG = encodeFrame(Kind.Pong);
+
+/**
+ * Connects to a hub and waits until it has registered the connection: the
+ * client speaks the binary dialect, authenticates first when given a token,
+ * and asks for its identity, so other clients can relay to it as soon as this
+ * resolves.
+ *
+ * @throws {ConnectError} when the hub cannot be reached
+ * @throws {HubError} when the hub refuses the client (wrong token: code 7)
+ * @throws {RangeError} when the token is empty or longer than 1024 bytes
+ *
+ * @example Ask the hub who we are
+ * ```ts ignore
+ * import { connect } from "./mod.ts";
+ * await using client = await connect({ port: 1234 });
+ * console.log(await client.identity());
+ * ```
+ */
+export async function connect(options: ConnectOptions = {}): Promise<Client> {
+  const hostname = options.hostname ?? "127.0.0.1";
+  const port = options.port ?? 1234;
+  if (options.token !== undefined) encodeAuth(encoder.encode(options.token));
+  let conn: Deno.TcpConn;
+  try {
+    conn = await Deno.connect({ hostname, port });
+  } catch (error) {
+    throw new ConnectError(hostname, port, error);
+  }
+  conn.setNoDelay(true);
+  const client = new Client(
+    conn,
+    options.token === undefined ? {} : { token: options.token },
+  );
+  try {
+    await client.identity();
+  } catch (error) {
+    await client.close();
+    throw error;
+  }
+  return client;
+}
+
+/**
+ * A connection to a hub in the binary dialect. Calls may be pipelined: the
+ * hub answers in request order and each reply settles the oldest waiting
+ * call. Messages relayed to this client are read with {@linkcode messages}
+ * or by iterating the client itself; they are buffered until taken.
+ *
+ * @example Relay to ourselves and read the message back
+ * ```ts ignore
+ * import { connect } from "./mod.ts";
+ * await using client = await connect();
+ * const me = await client.identity();
+ * await client.relay([me], "hello");
+ * for await (const { sender, body } of client) {
+ *   console.log(sender, new TextDecoder().decode(body));
+ *   break;
+ * }
+ * ```
+ */
+export class Client implements AsyncDisposable, AsyncIterable<Message> {
+  /** Resolves (never rejects) once the connection is gone and its resources are freed. */
+  readonly closed: Promise<void>;
+
+  #conn: Deno.Conn;
+  #queue: OutboundQueue;
+  #parser: FrameParser;
+  #inbox = new Inbox();
+  #pending: Pending[] = [];
+  #pendingHead = 0;
+  /** Why the connection ended, once it did or once a fatal frame arrived. */
+  #reason: Error | null = null;
+  #writeError: unknown = null;
+  #writing: Promise<void> = Promise.resolve();
+  #closing = false;
+  #writeClosed = false;
+  #ended = false;
+  #connClosed = false;
+  #closeDone: Promise<void> | null = null;
+
+  /**
+   * Wraps a connected socket; {@linkcode connect} is the usual way in. The
+   * first frame fixes the dialect, so nothing else may have been written to
+   * `conn`. With a token, AUTH is queued at once.
+   */
+  constructor(conn: Deno.Conn, options: ClientOptions = {}) {
+    const auth = options.token === undefined
+      ? null
+      : encodeAuth(encoder.encode(options.token));
+    this.#conn = conn;
+    this.#queue = new OutboundQueue({
+      write: (bytes) => {
+        const write = conn.write(bytes);
+        this.#writing = write.then(() => {}, () => {});
+        return write;
+      },
+    }, (error) => {
+      // The read side sees the same broken connection and ends the session;
+      // aborting here could lose an ERROR frame still waiting to be read.
+      this.#writeError = error;
+    });
+    this.#parser = new FrameParser(REPLY_LIMITS, this.#onFrame);
+    const { promise, resolve } = Promise.withResolvers<void>();
+    this.closed = promise;
+    this.#run().then(resolve);
+    if (auth !== null) {
+      // A refused token fails every later call with the same HubError.
+      this.#request(auth, Kind.AuthOk, () => undefined).catch(() => {});
+    }
+  }
+
+  /**
+   * Asks the hub for this client's user id.
+   *
+   * @example
+   * ```ts ignore
+   * import { connect } from "./mod.ts";
+   * await using client = await connect();
+   * const id: bigint = await client.identity();
+   * ```
+   */
+  identity(): Promise<bigint> {
+    return this.#request(IDENTITY, Kind.IdentityReply, decodeIdentity);
+  }
+
+  /**
+   * Lists the other registered clients, ascending.
+   *
+   * @example
+   * ```ts ignore
+   * import { connect } from "./mod.ts";
+   * await using client = await connect();
+   * const others: bigint[] = await client.list();
+   * ```
+   */
+  list(): Promise<bigint[]> {
+    return this.#request(LIST, Kind.ListReply, decodeList);
+  }
+
+  /**
+   * Sends a body to the hub and resolves to the copy it sends back.
+   *
+   * @throws {RangeError} when the body is over 1 MiB; nothing is sent
+   *
+   * @example
+   * ```ts ignore
+   * import { connect } from "./mod.ts";
+   * await using client = await connect();
+   * const bytes = await client.echo("hello");
+   * ```
+   */
+  echo(body: Body): Promise<Uint8Array> {
+    let frame: Uint8Array;
+    try {
+      frame = encodeEcho(toBytes(body));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#request(frame, Kind.EchoReply, copyPayload);
+  }
+
+  /**
+   * Relays a body to the clients `ids`, without a receipt: resolves once the
+   * frame is queued for sending. {@linkcode close} still sends it.
+   *
+   * @throws {RangeError} for 0 or more than 255 ids, an id outside u64, or a
+   * body over 1 MiB; nothing is sent
+   *
+   * @example
+   * ```ts ignore
+   * import { connect } from "./mod.ts";
+   * await using client = await connect();
+   * await client.relay([2n, 3n], "hello");
+   * ```
+   */
+  relay(ids: readonly bigint[], body: Body): Promise<void> {
+    let frame: Uint8Array;
+    try {
+      frame = encodeRelay(ids, toBytes(body));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (this.#closing || this.#ended) {
+      return Promise.reject(this.#closedError());
+    }
+    this.#queue.push(frame);
+    return Promise.resolve();
+  }
+
+  /**
+   * Relays a body to the clients `ids` and resolves to the hub's receipt:
+   * how many receivers it was queued for, and which ids were unknown.
+   *
+   * @throws {RangeError} for 0 or more than 255 ids, an id outside u64, or a
+   * body over 1 MiB; nothing is sent
+   *
+   * @example
+   * ```ts ignore
+   * import { connect } from "./mod.ts";
+   * await using client = await connect();
+   * const { delivered, unknown } = await client.relayWithReceipt([2n, 99n], "hi");
+   * ```
+   */
+  relayWithReceipt(ids: readonly bigint[], body: Body): Promise<RelayReceipt> {
+    let frame: Uint8Array;
+    try {
+      frame = encodeRelay(ids, toBytes(body), true);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#request(frame, Kind.RelayReceipt, decodeReceipt);
+  }
+
+  /**
+   * Sends PING and resolves when the hub's PONG arrives.
+   *
+   * @example Measure a round trip
+   * ```ts ignore
+   * import { connect } from "./mod.ts";
+   * await using client = await connect();
+   * const start = performance.now();
+   * await client.ping();
+   * console.log(performance.now() - start);
+   * ```
+   */
+  ping(): Promise<void> {
+    return this.#request(PING, Kind.Pong, () => undefined);
+  }
+
+  /**
+   * Iterates the messages relayed to this client. The iteration ends when
+   * the connection closes; after a hub ERROR it throws the
+   * {@linkcode HubError} once the messages received before it are taken.
+   * Several iterators share one stream: each message goes to one of them.
+   *
+   * @example
+   * ```ts ignore
+   * import { connect } from "./mod.ts";
+   * await using client = await connect();
+   * for await (const { sender, body } of client.messages()) {
+   *   console.log(`${sender}: ${new TextDecoder().decode(body)}`);
+   * }
+   * ```
+   */
+  messages(): AsyncIterableIterator<Message> {
+    return this.#inbox.iterator();
+  }
+
+  /** Same as {@linkcode messages}. */
+  [Symbol.asyncIterator](): AsyncIterableIterator<Message> {
+    return this.#inbox.iterator();
+  }
+
+  /**
+   * Closes the connection gracefully: sends what is queued, tells the hub we
+   * are done, and waits (2 s at most) for it to hang up. Replies that arrive
+   * meanwhile still settle their calls; calls still waiting after that
+   * reject with {@linkcode ConnectionClosedError}, and new calls reject at
+   * once. Never rejects.
+   *
+   * @example
+   * ```ts ignore
+   * import { connect } from "./mod.ts";
+   * const client = await connect();
+   * await client.relay([2n], "bye");
+   * await client.close();
+   * ```
+   */
+  close(): Promise<void> {
+    if (this.#closeDone === null) {
+      this.#closing = true;
+      this.#closeDone = this.#shutdown();
+    }
+    return this.#closeDone;
+  }
+
+  /** Same as {@linkcode close}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  async #shutdown(): Promise<void> {
+    const timer = setTimeout(() => this.#abort(), CLOSE_LINGER);
+    try {
+      await this.#queue.drained();
+      if (!this.#ended) {
+        this.#writeClosed = true;
+        await this.#conn.closeWrite();
+      }
+      await this.closed;
+    } catch {
+      this.#abort();
+      await this.closed;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #request<T>(
+    frame: Uint8Array,
+    reply: number,
+    decode: (payload: Uint8Array, owned: boolean) => T,
+  ): Promise<T> {
+    if (this.#closing || this.#ended) {
+      return Promise.reject(this.#closedError());
+    }
+    return new Promise<T>((resolve, reject) => {
+      this.#pending.push({
+        reply,
+        settle(payload, owned) {
+          let value: T;
+          try {
+            value = decode(payload, owned);
+          } catch (error) {
+            reject(error);
+            throw error;
+          }
+          resolve(value);
+        },
+        reject,
+      });
+      this.#queue.push(frame);
+    });
+  }
+
+  #closedError(): ConnectionClosedError {
+    return new ConnectionClosedError(
+      "Cannot send request: the connection is closed",
+      this.#reason === null ? undefined : { cause: this.#reason },
+    );
+  }
+
+  /** The read loop; resolves once the connection is torn down. */
+  async #run(): Promise<void> {
+    const buffer = new Uint8Array(READ_SIZE);
+    try {
+      while (this.#reason === null) {
+        const n = await this.#conn.read(buffer);
+        if (n === null) break;
+        this.#parser.parse(buffer.subarray(0, n));
+      }
+    } catch (error) {
+      this.#reason ??= classify(error, this.#closing);
+    }
+    this.#ended = true;
+    const reason = this.#reason ?? new ConnectionClosedError(
+      this.#closing
+        ? "Connection closed by the client"
+        : "Connection closed by the hub",
+      this.#writeError === null ? undefined : { cause: this.#writeError },
+    );
+    this.#reason = reason;
+    this.#queue.close();
+    this.#abort();
+    const pending = this.#pending.slice(this.#pendingHead);
+    this.#pending = [];
+    this.#pendingHead = 0;
+    for (const entry of pending) entry.reject(reason);
+    this.#inbox.end(reason instanceof ConnectionClosedError ? null : reason);
+    await this.#writing;
+  }
+
+  #abort(): void {
+    if (this.#connClosed) return;
+    this.#connClosed = true;
+    try {
+      this.#conn.close();
+    } catch {
+      // Already closed by the runtime: nothing left to free.
+    }
+  }
+
+  #onFrame = (kind: number, payload: Uint8Array, owned: boolean): void => {
+    if (this.#reason !== null) return;
+    switch (kind) {
+      case Kind.Deliver: {
+        if (payload.length < 8) {
+          throw new HubProtocolError(
+            `Cannot parse DELIVER: length ${payload.length} is shorter than 8`,
+          );
+        }
+        const body = owned ? payload.subarray(8) : payload.slice(8);
+        this.#inbox.push({ sender: readU64(payload, 0), body });
+        return;
+      }
+      case Kind.Ping:
+        if (!this.#writeClosed) this.#queue.push(PONG);
+        return;
+      case Kind.Error:
+        this.#reason = new HubError(
+          payload[0] ?? 0,
+          decoder.decode(payload.subarray(1)),
+        );
+        return;
+      default:
+        return this.#reply(kind, payload, owned);
+    }
+  };
+
+  #reply(kind: number, payload: Uint8Array, owned: boolean): void {
+    const entry = this.#pending[this.#pendingHead];
+    if (entry === undefined) {
+      throw new HubProtocolError(
+        `Unexpected reply: kind 0x${hex(kind)} while no request is pending`,
+      );
+    }
+    if (entry.reply !== kind) {
+      throw new HubProtocolError(
+        `Unexpected reply: kind 0x${hex(kind)} where 0x${
+          hex(entry.reply)
+        } was due`,
+      );
+    }
+    this.#pendingHead++;
+    if (this.#pendingHead === this.#pending.length) {
+      this.#pending = [];
+      this.#pendingHead = 0;
+    } else if (
+      this.#pendingHead > 1024 && this.#pendingHead * 2 > this.#pending.length
+    ) {
+      this.#pending = this.#pending.slice(this.#pendingHead);
+      this.#pendingHead = 0;
+    }
+    entry.settle(payload, owned);
+  }
+}
+
+function classify(error: unknown, closing: boolean): Error {
+  if (error instanceof HubProtocolError) return error;
+  if (error instanceof ProtocolError) {
+    return new HubProtocolError(`Cannot parse hub frame: ${error.message}`, {
+      cause: error,
+    });
+  }
+  return new ConnectionClosedError(
+    closing ? "Connection closed by the client" : "Connection lost",
+    { cause: error },
+  );
+}
+
+function toBytes(body: Body): Uint8Array {
+  return typeof body === "string" ? encoder.encode(body) : body;
+}
