@@ -1,0 +1,261 @@
+import {
+  assert,
+  assertEquals,
+  assertMatch,
+  assertRejects,
+  assertStringIncludes,
+} from "@std/assert";
+import { TextLineStream } from "@std/streams/text-line-stream";
+import { encodeFrame, encodeRelay, ErrorCode, Kind } from "../protocol/mod.ts";
+import { hubOptions } from "../cli/hub_command.ts";
+import { UsageError } from "../cli/flags.ts";
+import { deadline, RawClient, u64 } from "./_helpers.ts";
+
+const ROOT = new URL("..", import.meta.url);
+
+interface Output {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function run(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<Output> {
+  const out = await deadline(
+    new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "main.ts", ...args],
+      cwd: ROOT,
+      env: { NO_COLOR: "1", ...env },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output(),
+    20_000,
+    `msghub ${args.join(" ")}`,
+  );
+  const decoder = new TextDecoder();
+  return {
+    code: out.code,
+    stdout: decoder.decode(out.stdout),
+    stderr: decoder.decode(out.stderr),
+  };
+}
+
+/** A `msghub hub` subprocess, once it has printed its listening line. */
+class HubProcess implements AsyncDisposable {
+  readonly child: Deno.ChildProcess;
+  readonly port: number;
+  readonly lines: ReadableStreamDefaultReader<string>;
+  readonly first: string;
+
+  private constructor(
+    child: Deno.ChildProcess,
+    lines: ReadableStreamDefaultReader<string>,
+    first: string,
+  ) {
+    this.child = child;
+    this.lines = lines;
+    this.first = first;
+    this.port = Number(/listening on [^\s]+:(\d+)$/.exec(first)?.[1]);
+  }
+
+  static async start(
+    args: string[] = [],
+    env: Record<string, string> = {},
+  ): Promise<HubProcess> {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "main.ts", "hub", "--port", "0", ...args],
+      cwd: ROOT,
+      env,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    const lines = child.stdout.pipeThrough(new TextDecoderStream())
+      .pipeThrough(new TextLineStream() as TransformStream<string, string>)
+      .getReader();
+    const first = await deadline(lines.read(), 20_000, "the listening line");
+    if (first.done) throw new Error("The hub exited before listening");
+    return new HubProcess(child, lines, first.value);
+  }
+
+  async stop(): Promise<number> {
+    try {
+      this.child.kill("SIGTERM");
+    } catch {
+      // Already gone.
+    }
+    const status = await deadline(this.child.status, 20_000, "the hub to exit");
+    await this.lines.cancel();
+    return status.code;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+}
+
+Deno.test("hub prints one listening line with the real port, and exits 0 on SIGTERM", async () => {
+  const hub = await HubProcess.start();
+  assertMatch(hub.first, /^msghub hub listening on 127\.0\.0\.1:\d+$/);
+  assert(hub.port > 0);
+  await using client = await RawClient.connect(hub.port);
+  await client.send("identity\n");
+  assertEquals(await client.line(), "identity 1");
+  assertEquals(await hub.stop(), 0);
+  assertEquals(await client.line(), "error hub shutting down");
+  const rest = await hub.lines.read().catch(() => ({ done: true }));
+  assert(rest.done, "nothing else on stdout");
+});
+
+Deno.test("SIGTERM with messages in flight: whole frames, then ERROR 6, exit 0", async () => {
+  const hub = await HubProcess.start();
+  await using receiver = await RawClient.connect(hub.port);
+  await using sender = await RawClient.connect(hub.port);
+  await receiver.send(encodeFrame(Kind.Identity));
+  const receiverId = u64((await receiver.frame()).payload);
+  const body = new Uint8Array(200_000).fill(9);
+  for (let i = 0; i < 20; i++) {
+    await sender.send(encodeRelay([receiverId], body));
+  }
+  await sender.send(encodeFrame(Kind.Ping));
+  assertEquals((await sender.frame()).kind, Kind.Pong);
+  const stopping = hub.stop();
+  let delivered = 0;
+  while (true) {
+    const frame = await receiver.frame();
+    if (frame.kind !== Kind.Deliver) {
+      assertEquals(frame.kind, Kind.Error);
+      assertEquals(frame.payload[0], ErrorCode.ShuttingDown);
+      break;
+    }
+    assertEquals(frame.payload.length, 8 + body.length);
+    delivered++;
+  }
+  assertEquals(
+    delivered,
+    20,
+    "every queued message was flushed before the error",
+  );
+  const error = await sender.frame();
+  assertEquals(error.kind, Kind.Error);
+  assertEquals(error.payload[0], ErrorCode.ShuttingDown);
+  assertEquals(await stopping, 0);
+});
+
+Deno.test("a hub with a token refuses everything before auth", async () => {
+  await using hub = await HubProcess.start([], { MSGHUB_TOKEN: "s3cret" });
+  await using stranger = await RawClient.connect(hub.port);
+  await stranger.send("list\n");
+  assertEquals(await stranger.line(), "error unauthorized");
+  await using wrong = await RawClient.connect(hub.port);
+  await wrong.send(encodeFrame(Kind.Auth, new TextEncoder().encode("guess")));
+  const refused = await wrong.frame();
+  assertEquals(refused.kind, Kind.Error);
+  assertEquals(refused.payload[0], ErrorCode.Unauthorized);
+  await using friend = await RawClient.connect(hub.port);
+  await friend.send("auth s3cret\nidentity\n");
+  assertEquals(await friend.line(), "auth ok");
+  assertEquals(await friend.line(), "identity 3");
+  await using other = await RawClient.connect(hub.port);
+  await other.send(encodeFrame(Kind.Auth, new TextEncoder().encode("s3cret")));
+  assertEquals((await other.frame()).kind, Kind.AuthOk);
+  await friend.send("list\n");
+  assertEquals(
+    await friend.line(),
+    "list 4",
+    "unauthenticated clients are not listed",
+  );
+});
+
+Deno.test("hub --help, usage errors and a refused public address", async () => {
+  const help = await run(["hub", "--help"]);
+  assertEquals(help.code, 0);
+  assertStringIncludes(help.stdout, "Usage: msghub hub");
+  for (
+    const args of [["--bogus"], ["--port", "99999"], [
+      "--write-timeout",
+      "soon",
+    ], ["extra"]]
+  ) {
+    const bad = await run(["hub", ...args]);
+    assertEquals(bad.code, 2, args.join(" "));
+    assertStringIncludes(bad.stderr, "Usage: msghub hub");
+  }
+  const open = await run(["hub", "--host", "0.0.0.0", "--port", "0"]);
+  assertEquals(open.code, 2);
+  assertStringIncludes(open.stderr, "without a token");
+  const taken = await HubProcess.start();
+  try {
+    const clash = await run(["hub", "--port", String(taken.port)]);
+    assertEquals(clash.code, 1);
+    assertStringIncludes(clash.stderr, "cannot start");
+  } finally {
+    await taken.stop();
+  }
+});
+
+Deno.test("msghub: --version, --help, and unknown or missing commands", async () => {
+  const version = await run(["--version"]);
+  assertEquals(version.code, 0);
+  assertMatch(
+    version.stdout,
+    /^msghub \d+\.\d+\.\d+ \(deno \d+\.\d+\.\d+\)\n$/,
+  );
+  assertEquals((await run(["--help"])).code, 0);
+  const missing = await run([]);
+  assertEquals(missing.code, 2);
+  assertStringIncludes(missing.stderr, "missing command");
+  const unknown = await run(["frob"]);
+  assertEquals(unknown.code, 2);
+  assertStringIncludes(unknown.stderr, 'unknown command "frob"');
+});
+
+Deno.test("hub options: durations, sizes and the token file", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/token`, "  tok3n \n");
+    const options = await hubOptions([
+      "--write-timeout=2s",
+      "--handshake-timeout",
+      "750ms",
+      "--ping-interval",
+      "1.5m",
+      "--drain-timeout",
+      "100",
+      "--max-pending",
+      "16MiB",
+      "--max-clients",
+      "5",
+      "--token-file",
+      `${dir}/token`,
+      "--host",
+      "0.0.0.0",
+      "--log-level",
+      "warn",
+    ]);
+    assertEquals(options.writeTimeout, 2000);
+    assertEquals(options.handshakeTimeout, 750);
+    assertEquals(options.pingInterval, 90_000);
+    assertEquals(options.drainTimeout, 100);
+    assertEquals(options.maxPending, 16 * 1024 * 1024);
+    assertEquals(options.maxClients, 5);
+    assertEquals(options.token, "tok3n");
+    assertEquals(options.hostname, "0.0.0.0");
+    assertEquals((await hubOptions(["-h"])).help, true);
+    await assertRejects(
+      () => hubOptions(["--max-pending", "lots"]),
+      UsageError,
+    );
+    await assertRejects(() => hubOptions(["--log-level", "loud"]), UsageError);
+    await assertRejects(
+      () => hubOptions(["--token-file", `${dir}/missing`]),
+      UsageError,
+    );
+    await assertRejects(() => hubOptions(["--port"]), UsageError);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
