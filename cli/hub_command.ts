@@ -1,4 +1,5 @@
 /** `msghub hub`: runs a hub until SIGINT or SIGTERM. */
+import { MAX_LIST_IDS } from "../protocol/mod.ts";
 import {
   ConfigError,
   type HubLogger,
@@ -128,7 +129,7 @@ export async function hubOptions(
   };
   set("hostname", stringFlag(flags, "host"));
   set("port", intFlag(flags, "port", 0, 65535));
-  set("maxClients", intFlag(flags, "max-clients", 1, 1_000_000));
+  set("maxClients", intFlag(flags, "max-clients", 1, MAX_LIST_IDS));
   set("maxPending", sizeFlag(flags, "max-pending"));
   set("writeTimeout", durationFlag(flags, "write-timeout"));
   set("handshakeTimeout", durationFlag(flags, "handshake-timeout"));

@@ -1,4 +1,4 @@
-import { MAX_OUTBOUND_FRAME } from "../protocol/mod.ts";
+import { MAX_LIST_IDS, MAX_OUTBOUND_FRAME } from "../protocol/mod.ts";
 
 /** Severity of a hub log event. */
 export type LogLevel = "debug" | "info" | "warn" | "error";
@@ -101,7 +101,7 @@ export function resolveConfig(options: HubOptions = {}): HubConfig {
       "max-clients",
       options.maxClients ?? DEFAULTS.maxClients,
       1,
-      1_000_000,
+      MAX_LIST_IDS,
     ),
     maxPending: integer(
       "max-pending",

@@ -50,6 +50,8 @@ export const MAX_TOKEN = 1024;
 export const MAX_LINE = MAX_BODY + 8192;
 /** Largest frame the hub ever sends: a DELIVER of a largest body. */
 export const MAX_OUTBOUND_FRAME = HEADER_SIZE + 8 + MAX_BODY;
+/** Most ids a LIST_REPLY may carry: the most clients a hub accepts. */
+export const MAX_LIST_IDS = 1_000_000;
 /** Largest user id, 2^64 - 1. */
 export const MAX_ID = 0xffff_ffff_ffff_ffffn;
 
@@ -87,8 +89,8 @@ export const REQUEST_LIMITS: Int32Array = limitTable([
 export const REPLY_LIMITS: Int32Array = limitTable([
   [Kind.EchoReply, MAX_BODY],
   [Kind.IdentityReply, 8],
-  // Every other client of a hub at its largest: 2^32 - 1 bytes would be 512 M ids.
-  [Kind.ListReply, 0x7fff_fff8],
+  // Every other client of a hub at its largest: a hub takes at most 1,000,000.
+  [Kind.ListReply, MAX_LIST_IDS * 8],
   [Kind.Deliver, 8 + MAX_BODY],
   [Kind.RelayReceipt, 2 + MAX_RECEIVERS * 8],
   [Kind.AuthOk, 0],

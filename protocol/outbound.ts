@@ -184,8 +184,9 @@ export class OutboundQueue {
         const out = this.#take();
         let offset = 0;
         while (offset < out.length) {
-          offset += await this.#sink.write(out.subarray(offset));
-          this.#progress++;
+          const written = await this.#sink.write(out.subarray(offset));
+          offset += written;
+          if (written > 0) this.#progress++;
         }
         if (!this.#closed) this.#queued -= out.length;
       }

@@ -23,6 +23,7 @@ const decoder = new TextDecoder();
 const LF = 0x0a;
 const CR = 0x0d;
 const SPACE = 0x20;
+const TAB = 0x09;
 
 const State = { Command: 0, RelayIds: 1, RelayBody: 2 } as const;
 type State = typeof State[keyof typeof State];
@@ -46,12 +47,14 @@ type State = typeof State[keyof typeof State];
  */
 export class TextParser {
   #onCommand: TextHandler;
-  #partial: Uint8Array[] = [];
+  /** An unfinished line, grown by doubling so tiny reads stay linear. */
+  #partial = new Uint8Array(0);
   #partialLength = 0;
   #state: State = State.Command;
   #ids: bigint[] = [];
   #body: Uint8Array[] = [];
   #bodyLength = 0;
+  #bodyStored = 0;
 
   constructor(onCommand: TextHandler) {
     this.#onCommand = onCommand;
@@ -59,7 +62,7 @@ export class TextParser {
 
   /** Bytes of an unfinished line or relay held between chunks. */
   get buffered(): number {
-    return this.#partialLength + this.#bodyLength;
+    return this.#partialLength + this.#bodyStored;
   }
 
   /** Parses one chunk, calling the handler for every command it completes. */
@@ -71,16 +74,15 @@ export class TextParser {
         const rest = chunk.length - start;
         // One byte of slack for a `\r` that may precede the coming `\n`.
         if (this.#partialLength + rest > MAX_LINE + 1) throw lineTooLong();
-        this.#partial.push(chunk.slice(start));
-        this.#partialLength += rest;
+        this.#append(chunk.subarray(start));
         return;
       }
       let line = chunk.subarray(start, lf);
       start = lf + 1;
       if (this.#partialLength > 0) {
-        this.#partial.push(line);
-        line = join(this.#partial, this.#partialLength + line.length);
-        this.#partial = [];
+        this.#append(line);
+        line = this.#partial.subarray(0, this.#partialLength);
+        this.#partial = new Uint8Array(0);
         this.#partialLength = 0;
       }
       if (line.length > 0 && line[line.length - 1] === CR) {
@@ -89,6 +91,19 @@ export class TextParser {
       if (line.length > MAX_LINE) throw lineTooLong();
       this.#line(line);
     }
+  }
+
+  #append(bytes: Uint8Array): void {
+    const length = this.#partialLength + bytes.length;
+    if (length > this.#partial.length) {
+      const grown = new Uint8Array(
+        Math.min(Math.max(length, this.#partial.length * 2, 256), MAX_LINE + 2),
+      );
+      grown.set(this.#partial.subarray(0, this.#partialLength));
+      this.#partial = grown;
+    }
+    this.#partial.set(bytes, this.#partialLength);
+    this.#partialLength = length;
   }
 
   #line(line: Uint8Array): void {
@@ -109,7 +124,10 @@ export class TextParser {
         if (line.length === 0) return this.#endRelay();
         // Joined with `\n`: count the separator of every line but the first.
         const added = line.length + (this.#body.length > 0 ? 1 : 0);
-        if (this.#bodyLength <= MAX_BODY) this.#body.push(line.slice());
+        if (this.#bodyLength + added <= MAX_BODY) {
+          this.#body.push(line.slice());
+          this.#bodyStored += line.length;
+        }
         this.#bodyLength += added;
         return;
       }
@@ -124,6 +142,7 @@ export class TextParser {
     this.#ids = [];
     this.#body = [];
     this.#bodyLength = 0;
+    this.#bodyStored = 0;
     if (length > MAX_BODY) {
       return this.#onCommand({ type: "error", message: bodyTooLarge(length) });
     }
@@ -139,8 +158,7 @@ export class TextParser {
 
   #command(line: Uint8Array): void {
     if (line.length === 0) return;
-    let space = line.indexOf(SPACE);
-    if (space < 0) space = line.length;
+    const space = wordEnd(line);
     const word = decoder.decode(line.subarray(0, space)).toLowerCase();
     const rest = line.subarray(Math.min(space + 1, line.length));
     const bare = isBlank(rest);
@@ -186,8 +204,7 @@ export class TextParser {
   }
 
   #relayLine(rest: Uint8Array): void {
-    let space = rest.indexOf(SPACE);
-    if (space < 0) space = rest.length;
+    const space = wordEnd(rest);
     const ids = parseIds(rest.subarray(0, space));
     if (typeof ids === "string") {
       return this.#onCommand({ type: "error", message: ids });
@@ -227,8 +244,16 @@ export function parseIds(field: Uint8Array): bigint[] | string {
   return ids;
 }
 
+/** Where the first word ends: at a space or tab, or the end. */
+function wordEnd(bytes: Uint8Array): number {
+  for (let i = 0; i < bytes.length; i++) {
+    if (bytes[i] === SPACE || bytes[i] === TAB) return i;
+  }
+  return bytes.length;
+}
+
 function isBlank(bytes: Uint8Array): boolean {
-  for (const byte of bytes) if (byte !== SPACE && byte !== 0x09) return false;
+  for (const byte of bytes) if (byte !== SPACE && byte !== TAB) return false;
   return true;
 }
 
