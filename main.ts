@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { benchCommand } from "./cli/bench_command.ts";
 import { clientCommand } from "./cli/client_command.ts";
 import { hubCommand } from "./cli/hub_command.ts";
 import denoJson from "./deno.json" with { type: "json" };
@@ -13,6 +14,7 @@ const USAGE = `Usage: msghub <command> [options]
 Commands:
   hub      run a hub (msghub hub --help)
   client   talk to a hub (msghub client --help)
+  bench    measure a hub, or a nats-server (msghub bench --help)
 
 Options:
   -h, --help     show this help
@@ -26,6 +28,8 @@ export async function main(args: string[]): Promise<number> {
       return await hubCommand(rest);
     case "client":
       return await clientCommand(rest);
+    case "bench":
+      return await benchCommand(rest);
     case "-h":
     case "--help":
     case "help":

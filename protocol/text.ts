@@ -257,16 +257,6 @@ function isBlank(bytes: Uint8Array): boolean {
   return true;
 }
 
-function join(parts: Uint8Array[], length: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
-
 function truncate(text: string): string {
   return text.length > 40 ? `${text.slice(0, 40)}...` : text;
 }
