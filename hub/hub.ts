@@ -1,4 +1,5 @@
 import {
+  ARENA_LARGE,
   deliverSize,
   encodeReceipt,
   encodeTextDeliver,
@@ -301,7 +302,7 @@ export class Hub implements AsyncDisposable {
   ): Uint8Array {
     const bodyLength = payload.length - bodyStart;
     let frame: Uint8Array;
-    if (owned) {
+    if (owned && bodyLength >= ARENA_LARGE) {
       // The frame's head goes over the last ids, right before the body.
       const start = payload.byteOffset + bodyStart - HEADER_SIZE - 8;
       frame = new Uint8Array(payload.buffer, start, deliverSize(bodyLength));

@@ -1,4 +1,5 @@
 import {
+  ARENA_LARGE,
   encodeError,
   encodeIdentityReply,
   encodeListReply,
@@ -224,7 +225,7 @@ export class Session {
     switch (kind) {
       case Kind.Echo: {
         let reply: Uint8Array;
-        if (owned) {
+        if (owned && payload.length >= ARENA_LARGE) {
           // The parser's buffer holds this frame alone: reuse its header.
           reply = new Uint8Array(
             payload.buffer,

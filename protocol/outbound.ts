@@ -15,10 +15,19 @@ export interface ByteSink {
 
 /** Chunks of the arena are this large unless a frame needs more. */
 export const ARENA_CHUNK = 1 << 20;
-/** Frames at least this large get a buffer of their own. */
-const ARENA_LARGE = 64 * 1024;
-/** Queued segments are joined into one write up to this many bytes. */
-const JOIN_LIMIT = 256 * 1024;
+/**
+ * Frames at least this large get a buffer of their own. Smaller ones are
+ * better copied into the arena than sent from elsewhere: back to back, they
+ * leave in one write instead of being joined by a copy.
+ */
+export const ARENA_LARGE = 64 * 1024;
+/**
+ * Small queued segments are joined into one write of up to this many bytes:
+ * a write costs more than copying a few KiB. Larger ones go out as they are.
+ */
+const JOIN_LIMIT = 64 * 1024;
+/** A segment this large is written on its own, never copied. */
+const JOIN_SEGMENT = 16 * 1024;
 
 /**
  * Hands out regions of large shared buffers for outbound frames. A region is
@@ -214,11 +223,14 @@ export class OutboundQueue {
     const first = segments[this.#head]!;
     let count = 1;
     let total = first.end - first.start;
-    while (this.#head + count < segments.length) {
-      const next = segments[this.#head + count]!;
-      if (total + next.end - next.start > JOIN_LIMIT) break;
-      total += next.end - next.start;
-      count++;
+    if (total < JOIN_SEGMENT) {
+      while (this.#head + count < segments.length) {
+        const size = segments[this.#head + count]!.end -
+          segments[this.#head + count]!.start;
+        if (size >= JOIN_SEGMENT || total + size > JOIN_LIMIT) break;
+        total += size;
+        count++;
+      }
     }
     let out: Uint8Array;
     if (count === 1) {
