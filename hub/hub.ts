@@ -73,6 +73,10 @@ export class Hub implements AsyncDisposable {
   #shutdown: Promise<void> | null = null;
   /** The receivers of the relay being handled; reused to spare allocations. */
   #targets: Session[] = [];
+  /** The DELIVER frame of the relay being handled: #frame[#frameStart..#frameEnd). */
+  #frame: Uint8Array = new Uint8Array(0);
+  #frameStart = 0;
+  #frameEnd = 0;
 
   /** Use {@linkcode serve}. */
   constructor(listener: Deno.TcpListener, config: HubConfig) {
@@ -183,10 +187,12 @@ export class Hub implements AsyncDisposable {
   remove(session: Session): void {
     this.unregister(session);
     if (this.#sessions.delete(session) && !session.refused) this.#active--;
-    this.log("info", "close", {
-      id: session.id,
-      reason: session.closeReason ?? CloseReason.ClientClosed,
-    });
+    const reason = session.closeReason ?? CloseReason.ClientClosed;
+    // Ordinary ends are routine; anything else is worth an operator's eye.
+    const routine = reason === CloseReason.ClientClosed ||
+      reason === CloseReason.ClientQuit ||
+      reason === CloseReason.Shutdown;
+    this.log(routine ? "debug" : "info", "close", { id: session.id, reason });
   }
 
   /** Ids of every registered client but `session`, ascending. */
@@ -275,43 +281,66 @@ export class Hub implements AsyncDisposable {
     owned: boolean,
   ): number {
     const targets = this.#targets;
-    let binary: Uint8Array | null = null;
+    let built = false;
     let text: Uint8Array | null = null;
     let delivered = 0;
     for (let i = 0; i < targets.length; i++) {
       const target = targets[i]!;
-      let frame: Uint8Array;
+      let queued: boolean;
       if (target.dialect === Dialect.Binary) {
-        binary ??= this.#deliverFrame(sender, payload, bodyStart, owned);
-        frame = binary;
+        if (!built) {
+          this.#buildDeliver(sender, payload, bodyStart, owned);
+          built = true;
+        }
+        queued = target.sendRange(
+          this.#frame,
+          this.#frameStart,
+          this.#frameEnd,
+        );
       } else {
         text ??= encodeTextDeliver(sender.id, payload.subarray(bodyStart));
-        frame = text;
+        queued = target.send(text);
       }
-      if (target.send(frame)) delivered++;
+      if (queued) delivered++;
     }
     targets.length = 0;
     return delivered;
   }
 
-  #deliverFrame(
+  /** Builds a DELIVER frame into #frame[#frameStart..#frameEnd). */
+  #buildDeliver(
     sender: Session,
     payload: Uint8Array,
     bodyStart: number,
     owned: boolean,
-  ): Uint8Array {
+  ): void {
     const bodyLength = payload.length - bodyStart;
-    let frame: Uint8Array;
+    const size = deliverSize(bodyLength);
     if (owned && bodyLength >= ARENA_LARGE) {
       // The frame's head goes over the last ids, right before the body.
-      const start = payload.byteOffset + bodyStart - HEADER_SIZE - 8;
-      frame = new Uint8Array(payload.buffer, start, deliverSize(bodyLength));
+      this.#frame = new Uint8Array(payload.buffer);
+      this.#frameStart = payload.byteOffset + bodyStart - HEADER_SIZE - 8;
+    } else if (size >= ARENA_LARGE) {
+      this.#frame = new Uint8Array(size);
+      this.#frameStart = 0;
+      this.#frame.set(payload.subarray(bodyStart), HEADER_SIZE + 8);
     } else {
-      frame = this.arena.reserve(deliverSize(bodyLength));
-      frame.set(payload.subarray(bodyStart), HEADER_SIZE + 8);
+      const at = this.arena.claim(size);
+      const chunk = this.arena.chunk;
+      const head = at + HEADER_SIZE + 8;
+      if (bodyLength <= 64) {
+        // A view and a memcpy cost more than a short loop.
+        for (let i = 0; i < bodyLength; i++) {
+          chunk[head + i] = payload[bodyStart + i]!;
+        }
+      } else {
+        chunk.set(payload.subarray(bodyStart), head);
+      }
+      this.#frame = chunk;
+      this.#frameStart = at;
     }
-    writeDeliverHead(frame, 0, sender.id, bodyLength);
-    return frame;
+    this.#frameEnd = this.#frameStart + size;
+    writeDeliverHead(this.#frame, this.#frameStart, sender.id, bodyLength);
   }
 
   #tick = (): void => {

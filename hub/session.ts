@@ -199,8 +199,13 @@ export class Session {
 
   /** Queues bytes for the client; past the pending limit it is a slow consumer. */
   send(bytes: Uint8Array): boolean {
+    return this.sendRange(bytes, 0, bytes.length);
+  }
+
+  /** Queues `bytes[start..end)`, as {@linkcode send} does, without a view. */
+  sendRange(bytes: Uint8Array, start: number, end: number): boolean {
     if (this.#state !== State.Open) return false;
-    if (this.queue.queued + bytes.length > this.#hub.config.maxPending) {
+    if (this.queue.queued + end - start > this.#hub.config.maxPending) {
       this.#hub.log("warn", "slow consumer", {
         id: this.id,
         queued: this.queue.queued,
@@ -209,7 +214,7 @@ export class Session {
       this.#fatal(ErrorCode.SlowConsumer);
       return false;
     }
-    this.queue.push(bytes);
+    this.queue.pushRange(bytes, start, end);
     return true;
   }
 

@@ -53,17 +53,31 @@ export class OutboundArena {
     this.#chunk = new Uint8Array(chunkSize);
   }
 
-  /** A fresh region of exactly `size` bytes, for the caller to fill. */
-  reserve(size: number): Uint8Array {
-    if (size >= ARENA_LARGE && size > this.#chunkSize / 4) {
-      return new Uint8Array(size);
-    }
+  /** The chunk that {@linkcode claim} last claimed a region of. */
+  get chunk(): Uint8Array {
+    return this.#chunk;
+  }
+
+  /**
+   * Claims a fresh region of `size` bytes and returns its offset in
+   * {@linkcode chunk}: the hot path's way, with no view allocated.
+   */
+  claim(size: number): number {
     if (this.#used + size > this.#chunk.length) {
       this.#chunk = new Uint8Array(Math.max(this.#chunkSize, size));
       this.#used = 0;
     }
     const start = this.#used;
     this.#used += size;
+    return start;
+  }
+
+  /** A fresh region of exactly `size` bytes, for the caller to fill. */
+  reserve(size: number): Uint8Array {
+    if (size >= ARENA_LARGE && size > this.#chunkSize / 4) {
+      return new Uint8Array(size);
+    }
+    const start = this.claim(size);
     return this.#chunk.subarray(start, start + size);
   }
 }
@@ -137,9 +151,14 @@ export class OutboundQueue {
    * last queued segment in the same buffer extend it instead.
    */
   push(bytes: Uint8Array): void {
-    if (this.#closed || bytes.length === 0) return;
-    const start = bytes.byteOffset;
-    const end = start + bytes.length;
+    this.pushRange(bytes, 0, bytes.length);
+  }
+
+  /** Appends `bytes[from..to)`, as {@linkcode push} does, without a view. */
+  pushRange(bytes: Uint8Array, from: number, to: number): void {
+    if (this.#closed || from === to) return;
+    const start = bytes.byteOffset + from;
+    const end = bytes.byteOffset + to;
     const last = this.#segments.length > this.#head
       ? this.#segments[this.#segments.length - 1]!
       : undefined;
@@ -150,7 +169,7 @@ export class OutboundQueue {
     } else {
       this.#segments.push({ buffer: bytes.buffer, start, end });
     }
-    this.#queued += bytes.length;
+    this.#queued += to - from;
     if (!this.#writing && !this.#scheduled) {
       this.#scheduled = true;
       queueMicrotask(this.#flush);

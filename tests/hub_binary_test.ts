@@ -298,6 +298,31 @@ Deno.test("a 1 MiB body reaches 255 receivers, as one shared frame", async () =>
   }
 });
 
+Deno.test("1 MiB bodies relayed to one and two receivers arrive intact", async () => {
+  await using hub = await serve({ port: 0 });
+  const [a, b, c] = await connectMany(hub.addr.port, 3) as [
+    RawClient,
+    RawClient,
+    RawClient,
+  ];
+  try {
+    for (const targets of [[2n], [2n, 3n], [3n, 2n, 2n]]) {
+      const body = new Uint8Array(MAX_BODY).map((_, i) =>
+        (i * 13 + targets.length) & 0xff
+      );
+      await a.send(encodeRelay(targets, body));
+      for (const receiver of new Set(targets)) {
+        const frame = await (receiver === 2n ? b : c).frame();
+        assertEquals(frame.kind, Kind.Deliver);
+        assertEquals(u64(frame.payload), 1n);
+        assertEquals(frame.payload.subarray(8), body);
+      }
+    }
+  } finally {
+    for (const client of [a, b, c]) client.close();
+  }
+});
+
 Deno.test("a connection is registered by its first byte, not by connecting", async () => {
   await using hub = await serve({ port: 0 });
   await using a = await RawClient.connect(hub.addr.port);
