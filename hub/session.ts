@@ -28,6 +28,8 @@ const State = { Open: 0, Closing: 1, Closed: 2 } as const;
 type State = typeof State[keyof typeof State];
 
 const READ_SIZE = 256 * 1024;
+/** A missing payload at least this large is read into its frame directly. */
+const DIRECT_READ = 64 * 1024;
 /** How long a closing connection's input is read and dropped after its last bytes. */
 const LINGER_MS = 1000;
 
@@ -144,7 +146,12 @@ export class Session {
     const buf = new Uint8Array(READ_SIZE);
     try {
       while (this.#state !== State.Closed) {
-        const n = await this.#conn.read(buf);
+        // A large body still missing is read straight into its frame.
+        const direct = this.#frames?.pending ?? null;
+        const into = direct !== null && direct.length >= DIRECT_READ
+          ? direct
+          : buf;
+        const n = await this.#conn.read(into);
         if (n === null) {
           this.#eof = true;
           if (this.#state === State.Open) this.#end(CloseReason.ClientClosed);
@@ -154,7 +161,8 @@ export class Session {
         if (this.#state !== State.Open) continue;
         this.#lastRead = performance.now();
         this.#pings = 0;
-        this.#read(buf.subarray(0, n));
+        if (into === buf) this.#read(buf.subarray(0, n));
+        else this.#filled(n);
       }
     } catch {
       this.#destroy(CloseReason.Reset);
@@ -182,6 +190,15 @@ export class Session {
         error.code,
         this.#frames !== null ? error.message : fatal.text,
       );
+    }
+  }
+
+  #filled(n: number): void {
+    try {
+      this.#frames!.filled(n);
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error;
+      this.#fatal(error.code, error.message);
     }
   }
 

@@ -64,6 +64,34 @@ export class FrameParser {
       : HEADER_SIZE + this.#fill;
   }
 
+  /**
+   * The missing part of a payload being assembled, or `null`. A caller may
+   * read the next bytes straight into it, then report them with
+   * {@linkcode filled}: a large body then crosses memory once, not twice.
+   */
+  get pending(): Uint8Array | null {
+    if (this.#frame === null) return null;
+    return this.#frame.subarray(HEADER_SIZE + this.#fill);
+  }
+
+  /** Accounts for `n` bytes written into {@linkcode pending}. */
+  filled(n: number): void {
+    const frame = this.#frame;
+    if (frame === null || n < 0 || this.#fill + n > this.#length) {
+      throw new RangeError(
+        `Cannot fill ${n} bytes: the pending payload is shorter`,
+      );
+    }
+    this.#fill += n;
+    if (this.#fill === this.#length) {
+      this.#state = State.Header;
+      this.#frame = null;
+      this.#fill = 0;
+      writeHeader(frame, 0, this.#kind, this.#length);
+      this.#onFrame(this.#kind, frame.subarray(HEADER_SIZE), true);
+    }
+  }
+
   /** Parses one chunk, calling the handler for every frame it completes. */
   parse(chunk: Uint8Array): void {
     let i = 0;
@@ -109,15 +137,8 @@ export class FrameParser {
       const frame = this.#frame!;
       const take = Math.min(length - this.#fill, end - i);
       frame.set(chunk.subarray(i, i + take), HEADER_SIZE + this.#fill);
-      this.#fill += take;
       i += take;
-      if (this.#fill === length) {
-        this.#state = State.Header;
-        this.#frame = null;
-        this.#fill = 0;
-        writeHeader(frame, 0, this.#kind, length);
-        this.#onFrame(this.#kind, frame.subarray(HEADER_SIZE), true);
-      }
+      this.filled(take);
     }
   }
 
