@@ -1,8 +1,7 @@
 /**
- * Helpers of the client tests: typed bindings of `@std/assert` (the package
- * has no type declarations), and a fake hub that scripts what a client sees.
+ * Helpers of the client tests: the typed assertions, and a fake hub that
+ * scripts what a client sees.
  */
-import * as std from "@std/assert";
 import {
   encodeIdentityReply,
   FrameParser,
@@ -11,26 +10,14 @@ import {
 } from "../protocol/mod.ts";
 import { deadline, type RawFrame } from "./_helpers.ts";
 
-type ErrorClass<E extends Error> = abstract new (...args: never[]) => E;
-
-export const assert: (expr: unknown, msg?: string) => asserts expr = std.assert;
-export const assertEquals: <T>(actual: T, expected: T, msg?: string) => void =
-  std.assertEquals;
-export const assertInstanceOf: <E extends Error>(
-  actual: unknown,
-  expectedType: ErrorClass<E>,
-  msg?: string,
-) => asserts actual is E = std.assertInstanceOf;
-export const assertRejects: <E extends Error>(
-  fn: () => PromiseLike<unknown>,
-  errorClass: ErrorClass<E>,
-  msgIncludes?: string,
-) => Promise<E> = std.assertRejects;
-export const assertStringIncludes: (
-  actual: string,
-  expected: string,
-  msg?: string,
-) => void = std.assertStringIncludes;
+export {
+  assert,
+  assertEquals,
+  assertInstanceOf,
+  assertRejects,
+  assertStringIncludes,
+} from "./_assert.ts";
+import { assertEquals } from "./_assert.ts";
 
 /** Settles to the rejection of `promise`, failing if it resolves. */
 export async function rejection(promise: Promise<unknown>): Promise<unknown> {

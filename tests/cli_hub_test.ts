@@ -4,7 +4,7 @@ import {
   assertMatch,
   assertRejects,
   assertStringIncludes,
-} from "@std/assert";
+} from "./_assert.ts";
 import { TextLineStream } from "@std/streams/text-line-stream";
 import { encodeFrame, encodeRelay, ErrorCode, Kind } from "../protocol/mod.ts";
 import { hubOptions } from "../cli/hub_command.ts";

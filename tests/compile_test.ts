@@ -4,7 +4,7 @@
  * downloads one, or takes `DENORT_BIN`. Where neither works the test is
  * ignored, and says why.
  */
-import { assertEquals, assertMatch } from "@std/assert";
+import { assertEquals, assertMatch } from "./_assert.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const dir = await Deno.makeTempDir({ prefix: "msghub-compile-" });

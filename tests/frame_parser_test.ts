@@ -3,7 +3,7 @@ import {
   assertEquals,
   assertStrictEquals,
   assertThrows,
-} from "@std/assert";
+} from "./_assert.ts";
 import {
   encodeAuth,
   encodeDeliver,

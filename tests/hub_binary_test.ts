@@ -1,4 +1,4 @@
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals } from "./_assert.ts";
 import {
   encodeEcho,
   encodeFrame,

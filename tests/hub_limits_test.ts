@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertLess } from "@std/assert";
+import { assert, assertEquals, assertLess } from "./_assert.ts";
 import {
   encodeEcho,
   encodeFrame,

@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertMatch } from "@std/assert";
+import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import {
   encodeFrame,
   encodeRelay,

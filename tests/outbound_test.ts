@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertStrictEquals } from "@std/assert";
+import { assert, assertEquals, assertStrictEquals } from "./_assert.ts";
 import {
   ARENA_CHUNK,
   type ByteSink,

@@ -1,4 +1,4 @@
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals } from "./_assert.ts";
 import {
   FrameParser,
   FrameTooLargeError,
@@ -326,10 +326,8 @@ function check(
       }
       const e = expected.error;
       assert(e !== null, `${context}: unexpected ${error.name} at ${to}`);
-      assert(
-        error.constructor === e!.type,
-        `${context}: ${error.name}, expected ${e!.type.name}`,
-      );
+      const sameClass: boolean = error.constructor === e!.type;
+      assert(sameClass, `${context}: ${error.name}, expected ${e!.type.name}`);
       assertEquals(error.code, e!.type === MalformedFrameError ? 1 : 2);
       assert(
         from < e!.at && e!.at <= to,
