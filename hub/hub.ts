@@ -113,10 +113,15 @@ export class Hub implements AsyncDisposable {
       this.#accepting.then(() => this.#shutdown ?? undefined);
   }
 
-  /** Unsent bytes queued for the client with this id, or `undefined`. */
-  queuedFor(id: number): number | undefined {
+  /**
+   * Outbound bytes of the connection with this id: still queued (the write in
+   * flight included) and written so far; `undefined` once it is gone.
+   */
+  clientStats(id: number): { queued: number; written: number } | undefined {
     for (const session of this.#sessions) {
-      if (session.id === id) return session.queue.queued;
+      if (session.id === id) {
+        return { queued: session.queue.queued, written: session.queue.written };
+      }
     }
     return undefined;
   }

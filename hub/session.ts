@@ -164,7 +164,14 @@ export class Session {
         if (into === buf) this.#read(buf.subarray(0, n));
         else this.#filled(n);
       }
-    } catch {
+    } catch (error) {
+      if (!isConnectionError(error)) {
+        // A bug of ours, not the peer's doing: say so, and keep serving others.
+        this.#hub.log("error", "session failed", {
+          id: this.id,
+          error: String(error),
+        });
+      }
       this.#destroy(CloseReason.Reset);
     }
     // After EOF the bytes still queued flush first; #end closes after them.
@@ -439,6 +446,17 @@ export class Session {
     this.#pingAt = now;
     this.send(PING);
   }
+}
+
+/** What a read throws when the peer resets or the hub closed the socket. */
+function isConnectionError(error: unknown): boolean {
+  return error instanceof Deno.errors.ConnectionReset ||
+    error instanceof Deno.errors.ConnectionAborted ||
+    error instanceof Deno.errors.BrokenPipe ||
+    error instanceof Deno.errors.BadResource ||
+    error instanceof Deno.errors.Interrupted ||
+    error instanceof Deno.errors.NotConnected ||
+    error instanceof Deno.errors.TimedOut;
 }
 
 function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {

@@ -115,6 +115,7 @@ export class OutboundQueue {
   #scheduled = false;
   #closed = false;
   #progress = 0;
+  #written = 0;
   #waiters: Array<() => void> = [];
   #idleWaiters: Array<() => void> = [];
 
@@ -139,6 +140,11 @@ export class OutboundQueue {
   /** A count of completed writes, for spotting a write that makes no progress. */
   get progress(): number {
     return this.#progress;
+  }
+
+  /** Bytes written to the sink so far. */
+  get written(): number {
+    return this.#written;
   }
 
   /** Whether the queue was closed: pushes are dropped. */
@@ -214,7 +220,10 @@ export class OutboundQueue {
         while (offset < out.length) {
           const written = await this.#sink.write(out.subarray(offset));
           offset += written;
-          if (written > 0) this.#progress++;
+          if (written > 0) {
+            this.#progress++;
+            this.#written += written;
+          }
         }
         if (!this.#closed) this.#queued -= out.length;
       }

@@ -50,7 +50,8 @@ Deno.test("a receiver that never reads is dropped as a slow consumer; the others
     const count = 100;
     let peak = 0;
     const watching = setInterval(
-      () => peak = Math.max(peak, hub.queuedFor(Number(slow.id)) ?? 0),
+      () =>
+        peak = Math.max(peak, hub.clientStats(Number(slow.id))?.queued ?? 0),
       1,
     );
     // The sender paces itself on the healthy receiver, so that receiver is
@@ -285,12 +286,20 @@ Deno.test("1,000 churning connections: ids are never reused and closed ids leave
 });
 
 Deno.test("500 resets mid-frame, mid-write and with messages queued leave the hub at its baseline", async () => {
-  await using hub = await serve({ port: 0 });
+  const { events, logger } = capture();
+  await using hub = await serve({ port: 0, logger });
   const watcher = await registered(hub.addr.port);
   try {
     const baseline = hub.stats.connections;
     for (let i = 0; i < 500; i++) {
       const { client, id } = await registered(hub.addr.port);
+      // An echo reply left unread in the client's socket makes its close a
+      // reset (RST) rather than an orderly end (FIN).
+      await client.send(encodeEcho(new Uint8Array(100)));
+      await waitFor(
+        () => (hub.clientStats(Number(id))?.written ?? 0) >= 13 + 105,
+        "the echo reply to be written",
+      );
       switch (i % 3) {
         case 0: // mid-frame
           await client.send(encodeEcho(new Uint8Array(1000)).subarray(0, 300));
@@ -302,7 +311,6 @@ Deno.test("500 resets mid-frame, mid-write and with messages queued leave the hu
           await watcher.client.send(encodeRelay([id], new Uint8Array(200_000)));
           await watcher.client.send(encodeRelay([id], new Uint8Array(200_000)));
       }
-      // Unread bytes in its receive buffer (the identity reply at least) make this a reset.
       client.close();
     }
     await waitFor(
@@ -312,6 +320,23 @@ Deno.test("500 resets mid-frame, mid-write and with messages queued leave the hu
     assertEquals(hub.stats.registered, 1);
     await watcher.client.send(encodeEcho(new TextEncoder().encode("alive")));
     assertEquals(text((await watcher.client.frame()).payload), "alive");
+    // Resets are the peer's doing: none may look like a failure of the hub.
+    assertEquals(events.filter((e) => e.level === "error"), []);
+    // Deno reports a reset as the end of input on read; only a write into a
+    // reset socket names it. Either way each close is one of these two.
+    const reasons = new Set(
+      closes(events, CloseReason.ClientClosed).concat(
+        closes(events, CloseReason.Reset),
+      ),
+    );
+    assertEquals(
+      reasons.size,
+      events.filter((e) => e.message === "close").length,
+    );
+    assert(
+      closes(events, CloseReason.Reset).length > 0,
+      "writes into reset sockets were seen",
+    );
   } finally {
     watcher.client.close();
   }
