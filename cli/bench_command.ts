@@ -16,7 +16,11 @@ import {
   type RunContext,
   summaryLines,
 } from "../bench/report.ts";
-import { type BenchResult, runBench } from "../bench/runner.ts";
+import {
+  type BenchResult,
+  DEFAULT_SETTLE_MS,
+  runBench,
+} from "../bench/runner.ts";
 import {
   canPin,
   GENERATOR_CORE,
@@ -64,6 +68,10 @@ Options:
                      receiver, 0 for no limit (default: 4 MiB of messages,
                      so a hub with its default 8 MiB queue limit never drops
                      a receiver that the generator reads too slowly)
+  --settle TIME      after the last send, wait this long without a delivery
+                     before counting what is missing (default ${
+  DEFAULT_SETTLE_MS / 1000
+}s)
   --pin              pin this process to core ${GENERATOR_CORE} even with an external server
   --server-pid PID   report this server process's CPU use and peak RSS
   --server-pinned    the external server runs on core ${SERVER_CORE}: report that
@@ -84,6 +92,7 @@ export interface BenchOptions {
   /** The external server is pinned to the server core. */
   pinnedServer: boolean;
   serverPid?: number;
+  settleMs: number;
   json: boolean;
 }
 
@@ -141,6 +150,7 @@ export function benchOptions(args: string[]): BenchOptions | null {
       "rate",
       "window",
       "server-pid",
+      "settle",
     ],
     boolean: ["help", "json", "pin", "server-pinned"],
     alias: { h: "help" },
@@ -186,6 +196,7 @@ export function benchOptions(args: string[]): BenchOptions | null {
     target,
     pin: flags.pin === true || target === null,
     pinnedServer: flags["server-pinned"] === true,
+    settleMs: durationFlag(flags, "settle") ?? DEFAULT_SETTLE_MS,
     json: flags.json === true,
   };
   const serverPid = intFlag(flags, "server-pid", 1, 2 ** 31 - 1);
@@ -246,6 +257,7 @@ export async function benchCommand(args: string[]): Promise<number> {
         ? { cores: { generator: GENERATOR_CORE, server: SERVER_CORE } }
         : {}),
       onProgress: (p) => progress.print(progressLine(p)),
+      settleMs: options.settleMs,
     });
   } catch (error) {
     progress.end();
@@ -256,7 +268,7 @@ export async function benchCommand(args: string[]): Promise<number> {
   progress.end();
   await hub?.stop();
   const context: RunContext = {
-    server: hub === null
+    origin: hub === null
       ? "server not started by the bench"
       : `hub started by the bench, pid ${hub.pid}`,
     pinning: pinned

@@ -1,0 +1,269 @@
+/**
+ * BENCHMARKS.md: method, machine, tables of medians with msghub / NATS
+ * ratios, the memory check and every round's raw figures. Pure code: it
+ * returns the document as a string.
+ *
+ * @module
+ */
+import { PRESET_NOTES, WINDOW_BYTES } from "./presets.ts";
+import { formatInt, formatMicros } from "./report.ts";
+import {
+  DEFAULT_SETTLE_MS,
+  SATURATED_CORE_PERCENT,
+  SATURATED_PERCENT,
+} from "./runner.ts";
+import type { Comparison, SuiteRow, SuiteRun } from "./suite.ts";
+
+/** The machine the suite ran on. */
+export interface MachineInfo {
+  date: string;
+  nproc: number;
+  cpuModel: string;
+  kernel: string;
+  deno: string;
+  /** `null` when nats-server is not on PATH. */
+  natsServer: string | null;
+  /** Whether server and generator were pinned to cores of their own. */
+  pinned: boolean;
+  /** The msghub code measured: commit, and uncommitted hub changes. */
+  msghub: string;
+  /** Whether hub/ or protocol/ changed while the suite ran. */
+  codeChanged: boolean;
+}
+
+/** Everything BENCHMARKS.md shows. */
+export interface SuiteReport {
+  machine: MachineInfo;
+  rounds: number;
+  /** Length of each throughput and latency run. */
+  runSeconds: number;
+  /** Wall time of the whole suite. */
+  totalSeconds: number;
+  /** Workloads a to d at full speed. */
+  throughput: Comparison[];
+  /** The fixed-rate runs. */
+  latency: Comparison[];
+  runs: SuiteRun[];
+  /** The chart's path relative to the repository root. */
+  chartPath: string;
+}
+
+/** A spread between senders from which it is worth a note. */
+const UNFAIR = 1.5;
+
+function num(value: number, digits = 0): string {
+  if (!Number.isFinite(value)) return "n/a";
+  return digits === 0 ? formatInt(value) : value.toFixed(digits);
+}
+
+function times(value: number): string {
+  return Number.isFinite(value) ? `${value.toFixed(2)}x` : "n/a";
+}
+
+function pct(value: number): string {
+  return Number.isFinite(value) ? `${value.toFixed(0)}%` : "n/a";
+}
+
+function cpu(row: SuiteRow | null): string {
+  if (row === null) return "n/a";
+  return `${pct(row.generatorCpuPercent)} / ${pct(row.serverCpuPercent)}`;
+}
+
+function latency(row: SuiteRow | null): string {
+  if (row === null || !Number.isFinite(row.p50Us)) return "n/a";
+  return `${formatMicros(row.p50Us)} / ${formatMicros(row.p99Us)}`;
+}
+
+function label(comparison: Comparison): string {
+  const note = PRESET_NOTES[comparison.label[0] as keyof typeof PRESET_NOTES];
+  return note === undefined ? comparison.label : `${comparison.label}: ${note}`;
+}
+
+function throughputTable(rows: Comparison[]): string[] {
+  const out = [
+    "| workload | msghub msgs/s | NATS msgs/s | msghub / NATS | msghub MB/s | NATS MB/s | p50 / p99 msghub | p50 / p99 NATS | CPU gen / server, msghub | CPU gen / server, NATS |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+  ];
+  for (const c of rows) {
+    out.push(
+      `| ${label(c)} | ${num(c.msghub?.deliveredPerSec ?? NaN)} | ${
+        num(c.nats?.deliveredPerSec ?? NaN)
+      } | **${times(c.throughputRatio)}** | ${
+        num(c.msghub?.megabytesPerSec ?? NaN, 1)
+      } | ${num(c.nats?.megabytesPerSec ?? NaN, 1)} | ${latency(c.msghub)} | ${
+        latency(c.nats)
+      } | ${cpu(c.msghub)} | ${cpu(c.nats)} |`,
+    );
+  }
+  return out;
+}
+
+function latencyTable(rows: Comparison[]): string[] {
+  const out = [
+    "| run | msghub p50 | NATS p50 | msghub p99 | NATS p99 | p99 msghub / NATS | msghub max | NATS max | CPU gen / server, msghub | CPU gen / server, NATS |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+  ];
+  const us = (value: number | undefined) => formatMicros(value ?? NaN);
+  for (const c of rows) {
+    out.push(
+      `| ${c.label} | ${us(c.msghub?.p50Us)} | ${us(c.nats?.p50Us)} | ${
+        us(c.msghub?.p99Us)
+      } | ${us(c.nats?.p99Us)} | ${times(c.p99Ratio)} | ${
+        us(c.msghub?.maxUs)
+      } | ${us(c.nats?.maxUs)} | ${cpu(c.msghub)} | ${cpu(c.nats)} |`,
+    );
+  }
+  return out;
+}
+
+function rawTable(runs: SuiteRun[]): string[] {
+  const out = [
+    "| round | workload | server | delivered msgs/s | undelivered | p50 | p99 | gen CPU (core busy) | server CPU (core busy) | server peak RSS | messages per sender, least to most |",
+    "| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+  ];
+  for (const run of runs) {
+    const r = run.result;
+    if (r === null) {
+      out.push(
+        `| ${run.round} | ${run.label} | ${run.server} | failed: ${
+          run.error ?? "unknown"
+        } | | | | | | | |`,
+      );
+      continue;
+    }
+    const busy = (v: number | null) => v === null ? "" : ` (${pct(v)})`;
+    out.push(
+      `| ${run.round} | ${run.label} | ${run.server} | ${
+        num(r.deliveredPerSec)
+      } | ${num(r.undelivered)} | ${formatMicros(r.latency?.p50Us ?? NaN)} | ${
+        formatMicros(r.latency?.p99Us ?? NaN)
+      } | ${pct(r.generatorCpuPercent ?? NaN)}${
+        busy(r.generatorCoreBusyPercent)
+      } | ${pct(r.serverCpuPercent ?? NaN)}${busy(r.serverCoreBusyPercent)} | ${
+        r.serverPeakRssKiB === null
+          ? "n/a"
+          : `${(r.serverPeakRssKiB / 1024).toFixed(1)} MiB`
+      } | ${
+        r.workload.senders > 1
+          ? `${num(r.sentPerSender.min)} to ${num(r.sentPerSender.max)}`
+          : ""
+      } |`,
+    );
+  }
+  return out;
+}
+
+function notes(report: SuiteReport): string[] {
+  const out: string[] = [];
+  if (report.machine.codeChanged) {
+    out.push(
+      "- hub/ or protocol/ changed while the suite ran: rounds may have measured different code.",
+    );
+  }
+  for (const c of [...report.throughput, ...report.latency]) {
+    for (const row of [c.msghub, c.nats]) {
+      if (row === null) continue;
+      const name = `${row.label}, ${row.server}`;
+      if (row.saturatedRuns > 0) {
+        out.push(
+          `- ${name}: the generator was near a full core in ${row.saturatedRuns} of ${row.runs} rounds; the figure may understate the server.`,
+        );
+      }
+      if (row.senderSpread >= UNFAIR) {
+        out.push(
+          `- ${name}: senders were served unevenly: the busiest sent ${
+            row.senderSpread.toFixed(2)
+          }x as many messages as the least busy (median over rounds), which shows in the p99 latency.`,
+        );
+      }
+      if (row.undelivered !== 0) {
+        out.push(
+          `- ${name}: ${
+            formatInt(row.undelivered)
+          } messages undelivered over all rounds.`,
+        );
+      }
+      for (const problem of row.problems) out.push(`- ${name}: ${problem}.`);
+    }
+  }
+  return out.length > 0 ? out : [
+    "- No run lost messages, stalled or saw a connection closed by the server.",
+  ];
+}
+
+/** Renders BENCHMARKS.md. */
+export function renderBenchmarks(report: SuiteReport): string {
+  const m = report.machine;
+  const memory = report.throughput.find((c) => c.label === "c");
+  const rss = (row: SuiteRow | null | undefined) =>
+    row === null || row === undefined || row.serverPeakRssKiB === 0
+      ? "n/a"
+      : `${(row.serverPeakRssKiB / 1024).toFixed(1)} MiB`;
+  const lines = [
+    "# Benchmarks",
+    "",
+    `Written by \`deno task bench\` (bench/run_all.ts) on ${m.date}; the whole suite took ${
+      Math.round(report.totalSeconds)
+    } s. Not part of CI. Run it again on a quiet machine before quoting a figure.`,
+    "",
+    "## Method",
+    "",
+    `- Load comes from \`msghub bench\` (cli/bench_command.ts, bench/): one Deno process that opens every sender and receiver connection. NATS is driven by the same client, speaking the NATS text protocol (CONNECT, SUB, PUB, MSG, PING/PONG), so both servers face the same generator.`,
+    `- ${
+      m.pinned
+        ? "The server runs on core 0 and the generator on core 1 (`taskset`)"
+        : "Nothing was pinned (no `taskset` or fewer than 2 cores)"
+    }. A fresh server is started for every run: \`msghub hub --port 0\`, or \`nats-server\` with \`max_payload: 2MB\` and \`max_pending: 512MB\`.`,
+    `- Workloads: ${
+      Object.entries(PRESET_NOTES).map(([k, v]) => `**${k}** ${v}`).join("; ")
+    }. A msghub relay names all of the sender's receivers; a NATS sender publishes to one subject that all its receivers subscribe to. Throughput counts delivered messages.`,
+    `- Each throughput run sends as fast as the socket allows for ${report.runSeconds} s: senders write pre-encoded batches of about 256 KiB, and may run at most ${
+      WINDOW_BYTES / 1024 / 1024
+    } MiB of messages ahead of their slowest receiver (half of msghub's default 8 MiB per-client queue limit, so an open-loop sender cannot get a receiver dropped merely by outrunning the generator's reads). Receivers count frames by walking headers over each read, without allocating per message.`,
+    `- Latency: every message whose body has room carries its send time (microseconds since the run's start, up to 48 bits) written just before the batch is handed to the socket; receivers compute p50 / p99 / max. In full-speed runs latency is mostly the time spent queued inside the window, so the fixed-rate runs are the latency figures.`,
+    `- Undelivered = sent x receivers - delivered, after a settle that ends when every message is in, or after ${
+      DEFAULT_SETTLE_MS / 1000
+    } s without a delivery.`,
+    `- CPU: generator and server CPU time from /proc/PID/stat (user + system), in percent of one core; "core busy" is the whole core's busy share from /proc/stat, which also counts the kernel's softirq work for loopback TCP that no process is charged for. At low load, a core far busier than its process shows other load on this shared machine. A run where the generator used >= ${SATURATED_PERCENT}% of its core, or its core was >= ${SATURATED_CORE_PERCENT}% busy, is flagged: the generator may have been the bottleneck there.`,
+    `- ${report.rounds} rounds, interleaved (every workload against msghub, then NATS, then the next workload); tables show medians over rounds.`,
+    "",
+    "## Machine",
+    "",
+    "| | |",
+    "| --- | --- |",
+    `| cores (nproc) | ${m.nproc} |`,
+    `| CPU | ${m.cpuModel} |`,
+    `| kernel | ${m.kernel} |`,
+    `| deno | ${m.deno} |`,
+    `| msghub code | ${m.msghub} |`,
+    `| nats-server | ${
+      m.natsServer ?? "not installed: NATS columns are empty"
+    } |`,
+    "",
+    "## Throughput (medians)",
+    "",
+    ...throughputTable(report.throughput),
+    "",
+    `![msghub / NATS delivered messages per second](${report.chartPath})`,
+    "",
+    "## Fixed-rate latency (medians)",
+    "",
+    ...latencyTable(report.latency),
+    "",
+    "## Memory",
+    "",
+    `Peak RSS (VmHWM from /proc/PID/status) of a fresh server over workload c (1 MiB bodies), largest of ${report.rounds} rounds: msghub hub ${
+      rss(memory?.msghub)
+    }, nats-server ${rss(memory?.nats)}.`,
+    "",
+    "## Notes",
+    "",
+    ...notes(report),
+    "",
+    "## Every round",
+    "",
+    ...rawTable(report.runs),
+    "",
+  ];
+  return lines.join("\n");
+}

@@ -1,0 +1,18 @@
+import { assertEquals, assertMatch } from "@std/assert";
+
+const MAIN = new URL("../main.ts", import.meta.url).pathname;
+
+Deno.test("msghub bench --preset a --count 2000 delivers 2000 x 99 messages", async () => {
+  // The bench starts and stops a hub of its own.
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN, "bench", "--preset", "a", "--count", "2000"],
+    stdin: "null",
+  }).output();
+  const stdout = new TextDecoder().decode(out.stdout);
+  const stderr = new TextDecoder().decode(out.stderr);
+  assertEquals(out.code, 0, `${stdout}\n${stderr}`);
+  assertMatch(stdout, /^delivered\s+198,000 msgs /m);
+  assertMatch(stdout, /^undelivered\s+0 \(of 198,000 expected\)/m);
+  assertMatch(stdout, /^latency\s+p50 /m);
+  assertMatch(stdout, /^generator\s+CPU /m);
+});
