@@ -1,4 +1,4 @@
-import { assertEquals, assertMatch } from "@std/assert";
+import { assertEquals, assertMatch } from "./_assert.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 

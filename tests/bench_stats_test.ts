@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertThrows } from "@std/assert";
+import { assert, assertEquals, assertThrows } from "./_assert.ts";
 import {
   encodeDeliver,
   encodeError,
