@@ -30,6 +30,9 @@ Options:
   --handshake-timeout TIME  time a new connection has to send a byte (default 10s)
   --ping-interval TIME      silence before a binary client is pinged (default 30s)
   --drain-timeout TIME      time shutdown waits for queued bytes (default 5s)
+  --max-stall TIME          longest pause of a sender's reads while a receiver
+                            it filled past half of --max-pending drains
+                            (default 10ms; 0 never pauses)
   --token-file PATH         require clients to authenticate with the token in PATH
                             (or set MSGHUB_TOKEN)
   --insecure                allow a non-loopback --host without a token
@@ -104,6 +107,7 @@ export async function hubOptions(
       "handshake-timeout",
       "ping-interval",
       "drain-timeout",
+      "max-stall",
       "token-file",
       "log-level",
     ],
@@ -135,6 +139,7 @@ export async function hubOptions(
   set("handshakeTimeout", durationFlag(flags, "handshake-timeout"));
   set("pingInterval", durationFlag(flags, "ping-interval"));
   set("drainTimeout", durationFlag(flags, "drain-timeout"));
+  set("maxStall", durationFlag(flags, "max-stall"));
   set("token", await readToken(flags));
   const host = options.hostname ?? "127.0.0.1";
   if (

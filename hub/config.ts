@@ -31,6 +31,13 @@ export interface HubOptions {
   pingInterval?: number;
   /** Milliseconds shutdown waits for queued bytes to flush. Default 5,000. */
   drainTimeout?: number;
+  /**
+   * Longest pause, in milliseconds, of a sender's reading after one of its
+   * relays left a receiver with more than half of `maxPending` queued: time
+   * for a receiver that is draining to catch up, so a fast sender does not
+   * push it over the limit. 0 never pauses. Default 10.
+   */
+  maxStall?: number;
   /** When set, clients must authenticate with this token first. */
   token?: string;
   /** Where log events go. Default: nowhere. */
@@ -47,6 +54,7 @@ export interface HubConfig {
   handshakeTimeout: number;
   pingInterval: number;
   drainTimeout: number;
+  maxStall: number;
   token: Uint8Array | null;
   logger: HubLogger;
 }
@@ -61,6 +69,7 @@ export const DEFAULTS = {
   handshakeTimeout: 10_000,
   pingInterval: 30_000,
   drainTimeout: 5_000,
+  maxStall: 10,
 } as const;
 
 /** Raised for an option that cannot be used. */
@@ -132,6 +141,12 @@ export function resolveConfig(options: HubOptions = {}): HubConfig {
       options.drainTimeout ?? DEFAULTS.drainTimeout,
       0,
       hour,
+    ),
+    maxStall: integer(
+      "max-stall",
+      options.maxStall ?? DEFAULTS.maxStall,
+      0,
+      10_000,
     ),
     token: token === undefined ? null : new TextEncoder().encode(token),
     logger: options.logger ?? (() => {}),

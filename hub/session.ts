@@ -28,6 +28,8 @@ const State = { Open: 0, Closing: 1, Closed: 2 } as const;
 type State = typeof State[keyof typeof State];
 
 const READ_SIZE = 256 * 1024;
+/** Bytes a session may read in a row before it lets other sessions read. */
+const FAIR_SHARE = 256 * 1024;
 /** A missing payload at least this large is read into its frame directly. */
 const DIRECT_READ = 64 * 1024;
 /** How long a closing connection's input is read and dropped after its last bytes. */
@@ -92,6 +94,11 @@ export class Session {
   stamp = 0;
   /** Set when the hub was full at accept: the first byte gets ERROR 4. */
   readonly refused: boolean;
+  /**
+   * A receiver that one of this session's relays left past the hub's stall
+   * mark; the read loop pauses for it before reading on.
+   */
+  pressure: Session | null = null;
   /** Bytes for this client that are not yet written. */
   readonly queue: OutboundQueue;
   #dialect: Dialect = Dialect.Unknown;
@@ -108,6 +115,7 @@ export class Session {
   #acceptedAt: number;
   #lastRead: number;
   #pings = 0;
+  #unyielded = 0;
   #pingAt = 0;
   #progress = 0;
   #progressAt: number;
@@ -163,6 +171,12 @@ export class Session {
         this.#pings = 0;
         if (into === buf) this.#read(buf.subarray(0, n));
         else this.#filled(n);
+        if (this.pressure !== null) await this.#stall();
+        this.#unyielded += n;
+        if (this.#unyielded >= FAIR_SHARE) {
+          this.#unyielded = 0;
+          await this.#hub.turn();
+        }
       }
     } catch (error) {
       if (!isConnectionError(error)) {
@@ -198,6 +212,25 @@ export class Session {
         this.#frames !== null ? error.message : fatal.text,
       );
     }
+  }
+
+  /**
+   * Gives a receiver this session pushed past the stall mark a moment to
+   * drain before reading more: a draining receiver catches up instead of
+   * being cut off, while one that is stuck costs its senders at most
+   * `maxStall` per read until the limit or the write timeout removes it.
+   */
+  async #stall(): Promise<void> {
+    const target = this.pressure!;
+    this.pressure = null;
+    const max = this.#hub.config.maxStall;
+    if (max === 0) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      target.queue.below(this.#hub.stallMark),
+      new Promise<void>((resolve) => timer = setTimeout(resolve, max)),
+    ]);
+    clearTimeout(timer);
   }
 
   #filled(n: number): void {

@@ -118,6 +118,7 @@ export class OutboundQueue {
   #written = 0;
   #waiters: Array<() => void> = [];
   #idleWaiters: Array<() => void> = [];
+  #lowWaiters: Array<{ bytes: number; resolve: () => void }> = [];
 
   /**
    * @param onError called once if a write rejects; the queue is closed then.
@@ -196,6 +197,15 @@ export class OutboundQueue {
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
+  /**
+   * Resolves once at most `bytes` are queued, or the queue is closed: for a
+   * producer that chooses to wait for this consumer to catch up.
+   */
+  below(bytes: number): Promise<void> {
+    if (this.#closed || this.#queued <= bytes) return Promise.resolve();
+    return new Promise((resolve) => this.#lowWaiters.push({ bytes, resolve }));
+  }
+
   /** Drops what is queued; the write in flight, if any, is left to fail or finish. */
   close(): void {
     if (this.#closed) return;
@@ -226,6 +236,7 @@ export class OutboundQueue {
           }
         }
         if (!this.#closed) this.#queued -= out.length;
+        if (this.#lowWaiters.length > 0) this.#wakeLow();
       }
     } catch (error) {
       this.#writing = false;
@@ -283,7 +294,17 @@ export class OutboundQueue {
     return out;
   }
 
+  #wakeLow(): void {
+    const waiting = this.#lowWaiters;
+    this.#lowWaiters = [];
+    for (const waiter of waiting) {
+      if (this.#closed || this.#queued <= waiter.bytes) waiter.resolve();
+      else this.#lowWaiters.push(waiter);
+    }
+  }
+
   #wake(): void {
+    if (this.#lowWaiters.length > 0) this.#wakeLow();
     if (this.#waiters.length === 0) return;
     const waiters = this.#waiters;
     this.#waiters = [];

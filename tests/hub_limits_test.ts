@@ -394,3 +394,50 @@ Deno.test("shutdown flushes what is queued, then sends ERROR 6 and the text line
     await hub.shutdown();
   }
 });
+
+Deno.test("a sender that fills a receiver past half its limit waits for it to drain", async (t) => {
+  const maxPending = 4 * 1024 * 1024;
+  for (const maxStall of [10_000, 0]) {
+    await t.step(`maxStall ${maxStall}`, async () => {
+      await using hub = await serve({ port: 0, maxPending, maxStall });
+      const receiver = await registered(hub.addr.port);
+      const sender = await registered(hub.addr.port);
+      try {
+        // Relay to a receiver that does not read yet until, past what its
+        // socket buffers take, its queue at the hub passes the mark.
+        const body = new Uint8Array(512 * 1024);
+        const stats = () => hub.clientStats(Number(receiver.id))!;
+        const frame = 13 + body.length;
+        let sent = 0;
+        while (stats().queued <= maxPending / 2) {
+          await sender.client.send(encodeRelay([receiver.id], body));
+          sent++;
+          await waitFor(
+            () => stats().queued + stats().written >= 13 + sent * frame,
+            "the relay",
+          );
+          assert(sent < 200, "the queue never passed the mark");
+        }
+        await sender.client.send(encodeEcho(new TextEncoder().encode("next")));
+        const reply = sender.client.frame(30_000);
+        const early = await Promise.race([
+          reply.then(() => true),
+          new Promise<boolean>((resolve) =>
+            setTimeout(() => resolve(false), 300)
+          ),
+        ]);
+        // Paused: nothing the sender sent after the relays is read before the
+        // receiver catches up. Without stalls it is answered at once.
+        assertEquals(early, maxStall === 0);
+        for (let i = 0; i < sent; i++) {
+          assertEquals((await receiver.client.frame()).kind, Kind.Deliver);
+        }
+        assertEquals(text((await reply).payload), "next");
+        assertEquals(hub.stats.registered, 2, "nobody was cut off");
+      } finally {
+        receiver.client.close();
+        sender.client.close();
+      }
+    });
+  }
+});
