@@ -16,6 +16,11 @@ import {
   type LogLevel,
   resolveConfig,
 } from "./config.ts";
+import {
+  HubCounters,
+  type HubCounters as Counters,
+  type HubMetrics,
+} from "./metrics.ts";
 import { Dialect, Session } from "./session.ts";
 
 /** Ids above this cannot be a number without loss; the hub never gives them out. */
@@ -59,6 +64,8 @@ export class Hub implements AsyncDisposable {
   readonly config: HubConfig;
   /** Queued bytes past which a receiver makes its senders pause: half the limit. */
   readonly stallMark: number;
+  /** Counters bumped by the hub and its sessions. */
+  readonly counters: Counters = new HubCounters();
   /** Where outbound frames are written, shared by every session. */
   readonly arena: OutboundArena = new OutboundArena();
   #listener: Deno.TcpListener;
@@ -73,6 +80,7 @@ export class Hub implements AsyncDisposable {
   #backoff: ReturnType<typeof setTimeout> | undefined;
   #accepting: Promise<void>;
   #shutdown: Promise<void> | null = null;
+  #started = performance.now();
   /** Sessions waiting for their turn: see {@linkcode Hub.turn}. */
   #turns: Array<() => void> = [];
   #turnChannel = new MessageChannel();
@@ -115,6 +123,30 @@ export class Hub implements AsyncDisposable {
       connections: this.#sessions.size,
       registered: this.#registry.size,
       queuedBytes,
+    };
+  }
+
+  /** The counters and gauges, for `/metrics`. */
+  metrics(): HubMetrics {
+    let queuedBytes = 0;
+    let bytesOut = this.counters.bytesOutClosed;
+    for (const session of this.#sessions) {
+      queuedBytes += session.queue.queued;
+      bytesOut += session.queue.written;
+    }
+    const registered = { binary: 0, text: 0 };
+    for (const session of this.#registry.values()) {
+      if (session.dialect === Dialect.Binary) registered.binary++;
+      else registered.text++;
+    }
+    const c = this.counters;
+    return {
+      uptimeSeconds: (performance.now() - this.#started) / 1000,
+      connections: this.#sessions.size,
+      registered,
+      queuedBytes,
+      bytesOut,
+      counters: { ...c, closed: { ...c.closed }, errors: [...c.errors] },
     };
   }
 
@@ -173,6 +205,7 @@ export class Hub implements AsyncDisposable {
       } catch {
         // The peer is already gone; the read loop will see it.
       }
+      this.counters.accepted++;
       const refused = this.#active >= this.config.maxClients;
       const session = new Session(this, conn, this.#nextId++, refused);
       this.#sessions.add(session);
@@ -204,6 +237,8 @@ export class Hub implements AsyncDisposable {
     this.unregister(session);
     if (this.#sessions.delete(session) && !session.refused) this.#active--;
     const reason = session.closeReason ?? CloseReason.ClientClosed;
+    this.counters.closed[reason]++;
+    this.counters.bytesOutClosed += session.queue.written;
     // Ordinary ends are routine; anything else is worth an operator's eye.
     const routine = reason === CloseReason.ClientClosed ||
       reason === CloseReason.ClientQuit ||
@@ -239,6 +274,7 @@ export class Hub implements AsyncDisposable {
         ? this.#registry.get(high * TWO_32 + readU32(payload, offset + 4))
         : undefined;
       if (target === undefined) {
+        this.counters.unknownReceivers++;
         if (receipted) {
           const id = readU64(payload, offset);
           unknown ??= [];
@@ -251,6 +287,8 @@ export class Hub implements AsyncDisposable {
     }
     // Every id is read before an owned buffer's ids are overwritten by the frame.
     const delivered = this.#deliver(sender, payload, bodyStart, owned);
+    this.counters.relays++;
+    this.counters.deliveries += delivered;
     if (receipted) sender.send(encodeReceipt(delivered, unknown ?? []));
   }
 
@@ -268,6 +306,7 @@ export class Hub implements AsyncDisposable {
         ? this.#registry.get(Number(id))
         : undefined;
       if (target === undefined) {
+        this.counters.unknownReceivers++;
         if (!unknown.includes(id)) unknown.push(id);
       } else if (target.stamp !== stamp) {
         target.stamp = stamp;
@@ -283,6 +322,8 @@ export class Hub implements AsyncDisposable {
       8,
       true,
     );
+    this.counters.relays++;
+    this.counters.deliveries += delivered;
     return { delivered, unknown };
   }
 

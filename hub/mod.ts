@@ -14,6 +14,7 @@
  */
 export { type Hub, type HubStats, serve } from "./hub.ts";
 export { CloseReason } from "./close_reason.ts";
+export { HubCounters, type HubMetrics } from "./metrics.ts";
 export {
   ConfigError,
   DEFAULTS,

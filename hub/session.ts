@@ -168,6 +168,7 @@ export class Session {
         }
         if (this.#state !== State.Open) continue;
         this.#lastRead = performance.now();
+        this.#hub.counters.bytesIn += n;
         this.#pings = 0;
         if (into === buf) this.#read(buf.subarray(0, n));
         else this.#filled(n);
@@ -225,6 +226,7 @@ export class Session {
     this.pressure = null;
     const max = this.#hub.config.maxStall;
     if (max === 0) return;
+    this.#hub.counters.stalls++;
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([
       target.queue.below(this.#hub.stallMark),
@@ -272,6 +274,7 @@ export class Session {
       return false;
     }
     this.queue.pushRange(bytes, start, end);
+    this.#hub.counters.framesOut++;
     return true;
   }
 
@@ -281,6 +284,7 @@ export class Session {
 
   #onFrame = (kind: number, payload: Uint8Array, owned: boolean): void => {
     if (this.#state !== State.Open) return;
+    this.#hub.counters.framesIn++;
     if (!this.#authed && kind !== Kind.Auth) {
       return this.#fatal(ErrorCode.Unauthorized);
     }
@@ -327,6 +331,7 @@ export class Session {
 
   #onCommand = (command: TextCommand): void => {
     if (this.#state !== State.Open) return;
+    this.#hub.counters.framesIn++;
     if (!this.#authed && command.type !== "auth") {
       return this.#fatal(ErrorCode.Unauthorized);
     }
@@ -381,7 +386,10 @@ export class Session {
 
   /** Sends the fatal error in the connection's dialect, then closes. */
   #fatal(code: number, message?: string): void {
+    if (this.#state !== State.Open) return;
     const fatal = FATAL[code]!;
+    this.#hub.counters.errors[code]!++;
+    if (code === ErrorCode.SlowConsumer) this.#hub.counters.slowConsumers++;
     const last = this.#dialect === Dialect.Text
       ? encoder.encode(`error ${fatal.text}\n`)
       : encodeError(code, message ?? fatal.text);
@@ -460,6 +468,7 @@ export class Session {
         id: this.id,
         stalled_ms: Math.round(now - this.#progressAt),
       });
+      if (this.#state === State.Open) this.#hub.counters.slowConsumers++;
       this.#destroy(
         this.#state === State.Open ? CloseReason.SlowConsumer : this.#reason!,
       );

@@ -1,0 +1,53 @@
+import { CloseReason } from "./close_reason.ts";
+
+/**
+ * Counters the hub bumps as it runs. Plain number fields, so that counting on
+ * the hot path costs an increment; {@linkcode Hub.metrics} adds the gauges.
+ */
+export class HubCounters {
+  /** Connections accepted. */
+  accepted = 0;
+  /** Connections closed, by reason. */
+  closed: Record<CloseReason, number> = Object.fromEntries(
+    Object.values(CloseReason).map((reason) => [reason, 0]),
+  ) as Record<CloseReason, number>;
+  /** Binary frames and text commands received. */
+  framesIn = 0;
+  /** Bytes received. */
+  bytesIn = 0;
+  /** Frames and text replies queued for clients. */
+  framesOut = 0;
+  /** Bytes written to connections that have closed since. */
+  bytesOutClosed = 0;
+  /** Relays handled, both dialects. */
+  relays = 0;
+  /** Messages queued for receivers by relays. */
+  deliveries = 0;
+  /** Receiver ids named in relays that were not registered. */
+  unknownReceivers = 0;
+  /** Clients closed as slow consumers. */
+  slowConsumers = 0;
+  /** Times a sender's reading paused for a receiver to drain. */
+  stalls = 0;
+  /** ERROR frames (or error lines) sent, by code; index 0 is unused. */
+  errors: number[] = [0, 0, 0, 0, 0, 0, 0, 0];
+}
+
+/** A snapshot of the hub's counters and gauges. */
+export interface HubMetrics {
+  /** Seconds since the hub started. */
+  uptimeSeconds: number;
+  /** Open connections, registered or not. */
+  connections: number;
+  /** Registered clients, by dialect. */
+  registered: { binary: number; text: number };
+  /** Unsent bytes queued for all clients. */
+  queuedBytes: number;
+  /** Bytes written to clients, closed ones included. */
+  bytesOut: number;
+  /** The counters, copied. */
+  counters: Omit<HubCounters, "closed" | "errors"> & {
+    closed: Record<CloseReason, number>;
+    errors: number[];
+  };
+}
