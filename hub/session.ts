@@ -27,7 +27,13 @@ export type Dialect = typeof Dialect[keyof typeof Dialect];
 const State = { Open: 0, Closing: 1, Closed: 2 } as const;
 type State = typeof State[keyof typeof State];
 
-const READ_SIZE = 256 * 1024;
+/**
+ * Read buffers start small, so that 10,000 quiet clients cost little, double
+ * while reads fill them, up to the largest, and drop back once reads are
+ * small again.
+ */
+const READ_MIN = 4 * 1024;
+const READ_MAX = 256 * 1024;
 /** Bytes a session may read in a row before it lets other sessions read. */
 const FAIR_SHARE = 256 * 1024;
 /** A missing payload at least this large is read into its frame directly. */
@@ -151,7 +157,7 @@ export class Session {
 
   /** Reads until the connection ends. Never rejects. */
   async run(): Promise<void> {
-    const buf = new Uint8Array(READ_SIZE);
+    let buf = new Uint8Array(READ_MIN);
     try {
       while (this.#state !== State.Closed) {
         // A large body still missing is read straight into its frame.
@@ -170,8 +176,16 @@ export class Session {
         this.#lastRead = performance.now();
         this.#hub.counters.bytesIn += n;
         this.#pings = 0;
-        if (into === buf) this.#read(buf.subarray(0, n));
-        else this.#filled(n);
+        if (into === buf) {
+          this.#read(buf.subarray(0, n));
+          // The chunk is handled: nothing refers to the buffer any more.
+          if (n === buf.length && n < READ_MAX) buf = new Uint8Array(n * 2);
+          else if (n < buf.length / 16 && buf.length > READ_MIN) {
+            buf = new Uint8Array(READ_MIN);
+          }
+        } else {
+          this.#filled(n);
+        }
         if (this.pressure !== null) await this.#stall();
         this.#unyielded += n;
         if (this.#unyielded >= FAIR_SHARE) {
