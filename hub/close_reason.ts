@@ -10,6 +10,7 @@ export const CloseReason = {
   HandshakeTimeout: "handshake timeout",
   TooManyClients: "too many clients",
   Unauthorized: "unauthorized",
+  TlsHandshake: "tls handshake failed",
   Shutdown: "hub shutting down",
 } as const;
 

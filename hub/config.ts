@@ -40,8 +40,30 @@ export interface HubOptions {
   maxStall?: number;
   /** When set, clients must authenticate with this token first. */
   token?: string;
+  /** When set, the hub speaks TLS with this certificate chain and key. */
+  tls?: TlsKeyPair;
   /** Where log events go. Default: nowhere. */
   logger?: HubLogger;
+}
+
+/**
+ * A certificate chain and its private key, both PEM text (the contents of the
+ * files, not their paths).
+ *
+ * @example
+ * ```ts ignore
+ * import type { TlsKeyPair } from "./mod.ts";
+ * const tls: TlsKeyPair = {
+ *   cert: await Deno.readTextFile("hub.crt"),
+ *   key: await Deno.readTextFile("hub.key"),
+ * };
+ * ```
+ */
+export interface TlsKeyPair {
+  /** The certificate chain, leaf first. */
+  cert: string;
+  /** The private key of the leaf certificate. */
+  key: string;
 }
 
 /** {@linkcode HubOptions} resolved and validated. */
@@ -56,6 +78,7 @@ export interface HubConfig {
   drainTimeout: number;
   maxStall: number;
   token: Uint8Array | null;
+  tls: TlsKeyPair | null;
   logger: HubLogger;
 }
 
@@ -92,6 +115,28 @@ function integer(
     );
   }
   return value;
+}
+
+/** Checks that both halves of a key pair are there and look like PEM. */
+function keyPair(tls: TlsKeyPair | undefined): TlsKeyPair | null {
+  if (tls === undefined) return null;
+  const pem = (name: string, value: unknown, label: RegExp): string => {
+    if (typeof value !== "string" || value.trim() === "") {
+      throw new ConfigError(
+        `Invalid option: tls.${name} is missing; a TLS hub needs both cert and key`,
+      );
+    }
+    if (!label.test(value)) {
+      throw new ConfigError(
+        `Invalid option: tls.${name} is not PEM text: expected a "-----BEGIN ...-----" block`,
+      );
+    }
+    return value;
+  };
+  return {
+    cert: pem("cert", tls.cert, /-----BEGIN CERTIFICATE-----/),
+    key: pem("key", tls.key, /-----BEGIN [A-Z ]*PRIVATE KEY-----/),
+  };
 }
 
 /** Resolves options into a config, throwing {@linkcode ConfigError} on a bad one. */
@@ -149,6 +194,7 @@ export function resolveConfig(options: HubOptions = {}): HubConfig {
       10_000,
     ),
     token: token === undefined ? null : new TextEncoder().encode(token),
+    tls: keyPair(options.tls),
     logger: options.logger ?? (() => {}),
   };
 }

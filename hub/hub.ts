@@ -49,14 +49,35 @@ export interface HubStats {
  * ```
  */
 export function serve(options: HubOptions = {}): Promise<Hub> {
-  const config = resolveConfig(options);
-  const listener = Deno.listen({
-    hostname: config.hostname,
-    port: config.port,
-    transport: "tcp",
+  let config: HubConfig;
+  let listener: HubListener;
+  try {
+    config = resolveConfig(options);
+    const address = {
+      hostname: config.hostname,
+      port: config.port,
+      transport: "tcp",
+    } as const;
+    listener = config.tls === null
+      ? Deno.listen(address)
+      : Deno.listenTls({ ...address, ...config.tls });
+  } catch (error) {
+    // A bad option or a taken port rejects, as from an async function.
+    return Promise.reject(error);
+  }
+  const hub = new Hub(listener, config);
+  hub.log("info", "listening", {
+    address: `${hub.addr.hostname}:${hub.addr.port}`,
+    tls: config.tls !== null,
   });
-  return Promise.resolve(new Hub(listener, config));
+  return Promise.resolve(hub);
 }
+
+/** What the hub accepts connections from: a TCP or a TLS listener. */
+export type HubListener = Deno.Listener<
+  Deno.TcpConn | Deno.TlsConn,
+  Deno.NetAddr
+>;
 
 /** The hub: it owns the listener, the registry of clients and the ticker. */
 export class Hub implements AsyncDisposable {
@@ -68,7 +89,7 @@ export class Hub implements AsyncDisposable {
   readonly counters: Counters = new HubCounters();
   /** Where outbound frames are written, shared by every session. */
   readonly arena: OutboundArena = new OutboundArena();
-  #listener: Deno.TcpListener;
+  #listener: HubListener;
   #sessions = new Set<Session>();
   #registry = new Map<number, Session>();
   #sorted: number[] | null = null;
@@ -92,7 +113,7 @@ export class Hub implements AsyncDisposable {
   #frameEnd = 0;
 
   /** Use {@linkcode serve}. */
-  constructor(listener: Deno.TcpListener, config: HubConfig) {
+  constructor(listener: HubListener, config: HubConfig) {
     this.#listener = listener;
     this.config = config;
     this.stallMark = Math.floor(config.maxPending / 2);
@@ -150,6 +171,11 @@ export class Hub implements AsyncDisposable {
     };
   }
 
+  /** True from the moment shutdown begins; `/healthz` then answers 503. */
+  get shuttingDown(): boolean {
+    return this.#shutdown !== null;
+  }
+
   /** Resolves when the hub has shut down. */
   get finished(): Promise<void> {
     return this.#shutdown ??
@@ -181,7 +207,7 @@ export class Hub implements AsyncDisposable {
   async #accept(): Promise<void> {
     let backoff = 5;
     while (this.#shutdown === null) {
-      let conn: Deno.TcpConn;
+      let conn: Deno.TcpConn | Deno.TlsConn;
       try {
         conn = await this.#listener.accept();
         backoff = 5;
@@ -201,7 +227,8 @@ export class Hub implements AsyncDisposable {
         continue;
       }
       try {
-        conn.setNoDelay(true);
+        // Deno has no such switch on a TLS connection (README, "Operating a hub").
+        if ("setNoDelay" in conn) conn.setNoDelay(true);
       } catch {
         // The peer is already gone; the read loop will see it.
       }
@@ -243,7 +270,14 @@ export class Hub implements AsyncDisposable {
     const routine = reason === CloseReason.ClientClosed ||
       reason === CloseReason.ClientQuit ||
       reason === CloseReason.Shutdown;
-    this.log(routine ? "debug" : "info", "close", { id: session.id, reason });
+    const detail = session.closeDetail;
+    this.log(
+      routine ? "debug" : "info",
+      "close",
+      detail === null
+        ? { id: session.id, reason }
+        : { id: session.id, reason, error: detail },
+    );
   }
 
   /** Ids of every registered client but `session`, ascending. */
@@ -253,30 +287,33 @@ export class Hub implements AsyncDisposable {
   }
 
   /**
-   * Relays a RELAY or RELAY_RECEIPTED payload. The DELIVER frame is built once
-   * and the same bytes are queued for every receiver. When the parser handed
-   * over its own buffer (`owned`), the frame is built in place over the ids.
+   * Relays a RELAY or RELAY_RECEIPTED whose payload is `source[start..end)`.
+   * The DELIVER frame is built once and the same bytes are queued for every
+   * receiver. When the parser handed over its own buffer (`owned`), a large
+   * frame is built in place over the ids.
    */
   relayFrame(
     sender: Session,
-    payload: Uint8Array,
+    source: Uint8Array,
+    start: number,
+    end: number,
     owned: boolean,
     receipted: boolean,
   ): void {
-    const n = payload[0]!;
-    const bodyStart = 1 + n * 8;
+    const n = source[start]!;
+    const bodyStart = start + 1 + n * 8;
     const stamp = ++this.#stamp;
     const targets = this.#targets;
     let unknown: bigint[] | null = null;
-    for (let offset = 1; offset < bodyStart; offset += 8) {
-      const high = readU32(payload, offset);
+    for (let offset = start + 1; offset < bodyStart; offset += 8) {
+      const high = readU32(source, offset);
       const target = high <= MAX_SAFE_HIGH
-        ? this.#registry.get(high * TWO_32 + readU32(payload, offset + 4))
+        ? this.#registry.get(high * TWO_32 + readU32(source, offset + 4))
         : undefined;
       if (target === undefined) {
         this.counters.unknownReceivers++;
         if (receipted) {
-          const id = readU64(payload, offset);
+          const id = readU64(source, offset);
           unknown ??= [];
           if (!unknown.includes(id)) unknown.push(id);
         }
@@ -286,7 +323,7 @@ export class Hub implements AsyncDisposable {
       }
     }
     // Every id is read before an owned buffer's ids are overwritten by the frame.
-    const delivered = this.#deliver(sender, payload, bodyStart, owned);
+    const delivered = this.#deliver(sender, source, bodyStart, end, owned);
     this.counters.relays++;
     this.counters.deliveries += delivered;
     if (receipted) sender.send(encodeReceipt(delivered, unknown ?? []));
@@ -313,13 +350,14 @@ export class Hub implements AsyncDisposable {
         targets.push(target);
       }
     }
-    // Lay the body out as an owned relay payload, with room for the DELIVER head.
-    const payload = new Uint8Array(HEADER_SIZE + 8 + body.length);
-    payload.set(body, HEADER_SIZE + 8);
+    // Lay the body out as an owned relay frame, with room for the DELIVER head.
+    const frame = new Uint8Array(HEADER_SIZE + 8 + body.length);
+    frame.set(body, HEADER_SIZE + 8);
     const delivered = this.#deliver(
       sender,
-      payload.subarray(HEADER_SIZE),
-      8,
+      frame,
+      HEADER_SIZE + 8,
+      frame.length,
       true,
     );
     this.counters.relays++;
@@ -328,13 +366,15 @@ export class Hub implements AsyncDisposable {
   }
 
   /**
-   * Queues one relay for the collected targets: the DELIVER frame, and the
-   * text delivery, are each built once and shared. Returns how many queued it.
+   * Queues one relay, whose body is `source[bodyStart..end)`, for the
+   * collected targets: the DELIVER frame, and the text delivery, are each
+   * built once and shared. Returns how many it was queued for.
    */
   #deliver(
     sender: Session,
-    payload: Uint8Array,
+    source: Uint8Array,
     bodyStart: number,
+    end: number,
     owned: boolean,
   ): number {
     const targets = this.#targets;
@@ -346,7 +386,7 @@ export class Hub implements AsyncDisposable {
       let queued: boolean;
       if (target.dialect === Dialect.Binary) {
         if (!built) {
-          this.#buildDeliver(sender, payload, bodyStart, owned);
+          this.#buildDeliver(sender, source, bodyStart, end, owned);
           built = true;
         }
         queued = target.sendRange(
@@ -355,7 +395,7 @@ export class Hub implements AsyncDisposable {
           this.#frameEnd,
         );
       } else {
-        text ??= encodeTextDeliver(sender.id, payload.subarray(bodyStart));
+        text ??= encodeTextDeliver(sender.id, source.subarray(bodyStart, end));
         queued = target.send(text);
       }
       if (queued) {
@@ -370,20 +410,21 @@ export class Hub implements AsyncDisposable {
   /** Builds a DELIVER frame into #frame[#frameStart..#frameEnd). */
   #buildDeliver(
     sender: Session,
-    payload: Uint8Array,
+    source: Uint8Array,
     bodyStart: number,
+    end: number,
     owned: boolean,
   ): void {
-    const bodyLength = payload.length - bodyStart;
+    const bodyLength = end - bodyStart;
     const size = deliverSize(bodyLength);
     if (owned && bodyLength >= ARENA_LARGE) {
       // The frame's head goes over the last ids, right before the body.
-      this.#frame = new Uint8Array(payload.buffer);
-      this.#frameStart = payload.byteOffset + bodyStart - HEADER_SIZE - 8;
+      this.#frame = source;
+      this.#frameStart = bodyStart - HEADER_SIZE - 8;
     } else if (size >= ARENA_LARGE) {
       this.#frame = new Uint8Array(size);
       this.#frameStart = 0;
-      this.#frame.set(payload.subarray(bodyStart), HEADER_SIZE + 8);
+      this.#frame.set(source.subarray(bodyStart, end), HEADER_SIZE + 8);
     } else {
       const at = this.arena.claim(size);
       const chunk = this.arena.chunk;
@@ -391,10 +432,10 @@ export class Hub implements AsyncDisposable {
       if (bodyLength <= 64) {
         // A view and a memcpy cost more than a short loop.
         for (let i = 0; i < bodyLength; i++) {
-          chunk[head + i] = payload[bodyStart + i]!;
+          chunk[head + i] = source[bodyStart + i]!;
         }
       } else {
-        chunk.set(payload.subarray(bodyStart), head);
+        chunk.set(source.subarray(bodyStart, end), head);
       }
       this.#frame = chunk;
       this.#frameStart = at;

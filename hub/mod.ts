@@ -16,9 +16,22 @@ export { type Hub, type HubStats, serve } from "./hub.ts";
 export { CloseReason } from "./close_reason.ts";
 export { HubCounters, type HubMetrics } from "./metrics.ts";
 export {
+  type MetricsOptions,
+  type MetricsServer,
+  serveMetrics,
+} from "./metrics_server.ts";
+export {
+  escapeLabelValue,
+  EXPOSITION_CONTENT_TYPE,
+  formatFamily,
+  formatMetrics,
+  type Sample,
+} from "./exposition.ts";
+export {
   ConfigError,
   DEFAULTS,
   type HubLogger,
   type HubOptions,
   type LogLevel,
+  type TlsKeyPair,
 } from "./config.ts";

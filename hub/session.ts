@@ -109,9 +109,10 @@ export class Session {
   readonly queue: OutboundQueue;
   #dialect: Dialect = Dialect.Unknown;
   #hub: Hub;
-  #conn: Deno.Conn;
+  #conn: Deno.TcpConn | Deno.TlsConn;
   #state: State = State.Open;
   #reason: CloseReason | null = null;
+  #detail: string | null = null;
   #authed: boolean;
   #eof = false;
   #flushed = false;
@@ -126,7 +127,12 @@ export class Session {
   #progress = 0;
   #progressAt: number;
 
-  constructor(hub: Hub, conn: Deno.Conn, id: number, refused: boolean) {
+  constructor(
+    hub: Hub,
+    conn: Deno.TcpConn | Deno.TlsConn,
+    id: number,
+    refused: boolean,
+  ) {
     this.#hub = hub;
     this.#conn = conn;
     this.id = id;
@@ -149,6 +155,11 @@ export class Session {
     return this.#reason;
   }
 
+  /** What went wrong beyond the reason (a TLS alert), for the close log line. */
+  get closeDetail(): string | null {
+    return this.#detail;
+  }
+
   /** The peer's address, for logs. */
   get remote(): string {
     const addr = this.#conn.remoteAddr as Deno.NetAddr;
@@ -159,6 +170,7 @@ export class Session {
   async run(): Promise<void> {
     let buf = new Uint8Array(READ_MIN);
     try {
+      if ("handshake" in this.#conn) await this.#handshake(this.#conn);
       while (this.#state !== State.Closed) {
         // A large body still missing is read straight into its frame.
         const direct = this.#frames?.pending ?? null;
@@ -206,6 +218,28 @@ export class Session {
     // After EOF the bytes still queued flush first; #end closes after them.
     await this.#closedPromise;
     await this.queue.settled();
+  }
+
+  /**
+   * Runs a TLS handshake before the first read, so that its failure closes
+   * the connection under its own reason instead of as a read error. A peer
+   * that hangs up before saying anything (a port check) closed, nothing more.
+   */
+  async #handshake(conn: Deno.TlsConn): Promise<void> {
+    try {
+      await conn.handshake();
+    } catch (error) {
+      if (this.#state !== State.Open) return;
+      // InvalidData is TLS turning the peer down; other socket errors mean it left.
+      if (
+        error instanceof Deno.errors.InvalidData || !isConnectionError(error)
+      ) {
+        this.#detail = error instanceof Error ? error.message : String(error);
+        this.#destroy(CloseReason.TlsHandshake);
+      } else {
+        this.#destroy(CloseReason.ClientClosed);
+      }
+    }
   }
 
   #closedResolve!: () => void;
@@ -261,7 +295,7 @@ export class Session {
   #choose(first: number): void {
     if (isBinaryFirstByte(first)) {
       this.#dialect = Dialect.Binary;
-      this.#frames = new FrameParser(REQUEST_LIMITS, this.#onFrame);
+      this.#frames = FrameParser.ranges(REQUEST_LIMITS, this.#onFrame);
     } else {
       this.#dialect = Dialect.Text;
       this.#text = new TextParser(this.#onCommand);
@@ -296,7 +330,14 @@ export class Session {
     this.send(encoder.encode(text + "\n"));
   }
 
-  #onFrame = (kind: number, payload: Uint8Array, owned: boolean): void => {
+  /** One binary request: its payload is `source[start..end)`. */
+  #onFrame = (
+    kind: number,
+    source: Uint8Array,
+    start: number,
+    end: number,
+    owned: boolean,
+  ): void => {
     if (this.#state !== State.Open) return;
     this.#hub.counters.framesIn++;
     if (!this.#authed && kind !== Kind.Auth) {
@@ -304,20 +345,18 @@ export class Session {
     }
     switch (kind) {
       case Kind.Echo: {
-        let reply: Uint8Array;
-        if (owned && payload.length >= ARENA_LARGE) {
+        const length = end - start;
+        if (owned && length >= ARENA_LARGE) {
           // The parser's buffer holds this frame alone: reuse its header.
-          reply = new Uint8Array(
-            payload.buffer,
-            payload.byteOffset - HEADER_SIZE,
-            HEADER_SIZE + payload.length,
-          );
+          writeHeader(source, 0, Kind.EchoReply, length);
+          this.send(source);
         } else {
-          reply = this.#hub.arena.reserve(HEADER_SIZE + payload.length);
-          reply.set(payload, HEADER_SIZE);
+          const at = this.#hub.arena.claim(HEADER_SIZE + length);
+          const chunk = this.#hub.arena.chunk;
+          writeHeader(chunk, at, Kind.EchoReply, length);
+          chunk.set(source.subarray(start, end), at + HEADER_SIZE);
+          this.sendRange(chunk, at, at + HEADER_SIZE + length);
         }
-        writeHeader(reply, 0, Kind.EchoReply, payload.length);
-        this.send(reply);
         return;
       }
       case Kind.Identity:
@@ -327,10 +366,10 @@ export class Session {
         this.send(encodeListReply(this.#hub.listFor(this)));
         return;
       case Kind.Relay:
-        this.#hub.relayFrame(this, payload, owned, false);
+        this.#hub.relayFrame(this, source, start, end, owned, false);
         return;
       case Kind.RelayReceipted:
-        this.#hub.relayFrame(this, payload, owned, true);
+        this.#hub.relayFrame(this, source, start, end, owned, true);
         return;
       case Kind.Ping:
         this.send(PONG);
@@ -338,7 +377,7 @@ export class Session {
       case Kind.Pong:
         return;
       case Kind.Auth:
-        if (this.#auth(payload)) this.send(AUTH_OK);
+        if (this.#auth(source.subarray(start, end))) this.send(AUTH_OK);
         return;
     }
   };
@@ -504,9 +543,14 @@ export class Session {
   }
 }
 
-/** What a read throws when the peer resets or the hub closed the socket. */
+/**
+ * What a read throws when the peer resets or the hub closed the socket; over
+ * TLS also a corrupt record, or a hang-up without TLS's closing alert.
+ */
 function isConnectionError(error: unknown): boolean {
   return error instanceof Deno.errors.ConnectionReset ||
+    error instanceof Deno.errors.InvalidData ||
+    error instanceof Deno.errors.UnexpectedEof ||
     error instanceof Deno.errors.ConnectionAborted ||
     error instanceof Deno.errors.BrokenPipe ||
     error instanceof Deno.errors.BadResource ||

@@ -65,6 +65,16 @@ export class TextParser {
     return this.#partialLength + this.#bodyStored;
   }
 
+  /**
+   * What the next line is: a command, the ids line of a multi-line relay,
+   * or a line of its body. A terminal session prompts for each differently.
+   */
+  get expecting(): "command" | "relay-ids" | "relay-body" {
+    if (this.#state === State.RelayIds) return "relay-ids";
+    if (this.#state === State.RelayBody) return "relay-body";
+    return "command";
+  }
+
   /** Parses one chunk, calling the handler for every command it completes. */
   parse(chunk: Uint8Array): void {
     let start = 0;

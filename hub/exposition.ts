@@ -1,0 +1,182 @@
+/**
+ * The Prometheus text exposition format, version 0.0.4, written by hand: the
+ * hub already keeps plain counters, so all a scrape needs is this formatting.
+ *
+ * @module
+ */
+import type { HubMetrics } from "./metrics.ts";
+
+/** The `Content-Type` of {@linkcode formatMetrics}'s output. */
+export const EXPOSITION_CONTENT_TYPE =
+  "text/plain; version=0.0.4; charset=utf-8";
+
+/** One sample of a metric family: its labels (maybe none) and its value. */
+export interface Sample {
+  labels?: Readonly<Record<string, string>>;
+  value: number;
+}
+
+/**
+ * Escapes a label value as the format requires: `\` as `\\`, `"` as `\"` and
+ * a line feed as `\n`.
+ *
+ * @example
+ * ```ts
+ * import { escapeLabelValue } from "./exposition.ts";
+ * const escaped = escapeLabelValue('say "hi"\n');
+ * if (escaped !== 'say \\"hi\\"\\n') throw new Error(escaped);
+ * ```
+ */
+export function escapeLabelValue(value: string): string {
+  return value.replace(/[\\"\n]/g, (c) => c === "\n" ? "\\n" : `\\${c}`);
+}
+
+/** HELP text escapes `\` and line feeds, but not `"`. */
+function escapeHelp(text: string): string {
+  return text.replace(/[\\\n]/g, (c) => c === "\n" ? "\\n" : "\\\\");
+}
+
+function formatValue(value: number): string {
+  if (Number.isNaN(value)) return "NaN";
+  if (value === Infinity) return "+Inf";
+  if (value === -Infinity) return "-Inf";
+  return String(value);
+}
+
+/**
+ * Writes one metric family: its HELP and TYPE lines, then a line per sample.
+ *
+ * @example A counter with a label
+ * ```ts
+ * import { formatFamily } from "./exposition.ts";
+ * const text = formatFamily("demo_total", "counter", "Demo events.", [
+ *   { labels: { kind: "a" }, value: 2 },
+ * ]);
+ * const expected = '# HELP demo_total Demo events.\n# TYPE demo_total counter\ndemo_total{kind="a"} 2\n';
+ * if (text !== expected) throw new Error(text);
+ * ```
+ */
+export function formatFamily(
+  name: string,
+  type: "counter" | "gauge",
+  help: string,
+  samples: readonly Sample[],
+): string {
+  let out = `# HELP ${name} ${escapeHelp(help)}\n# TYPE ${name} ${type}\n`;
+  for (const { labels, value } of samples) {
+    const pairs = Object.entries(labels ?? {}).map(([key, text]) =>
+      `${key}="${escapeLabelValue(text)}"`
+    );
+    const set = pairs.length === 0 ? "" : `{${pairs.join(",")}}`;
+    out += `${name}${set} ${formatValue(value)}\n`;
+  }
+  return out;
+}
+
+/**
+ * The hub's metrics as a `/metrics` page: every family prefixed `msghub_`,
+ * counters suffixed `_total`.
+ *
+ * @example
+ * ```ts
+ * import { formatMetrics } from "./exposition.ts";
+ * import { serve } from "./mod.ts";
+ * await using hub = await serve({ port: 0 });
+ * const page = formatMetrics(hub.metrics());
+ * if (!page.includes("\nmsghub_relays_total 0\n")) throw new Error(page);
+ * ```
+ */
+export function formatMetrics(metrics: HubMetrics): string {
+  let out = "";
+  type Samples = number | readonly Sample[];
+  const add = (
+    type: "counter" | "gauge",
+    name: string,
+    help: string,
+    samples: Samples,
+  ): void => {
+    const full = `msghub_${name}${type === "counter" ? "_total" : ""}`;
+    const list = typeof samples === "number" ? [{ value: samples }] : samples;
+    out += formatFamily(full, type, help, list);
+  };
+  const gauge = (name: string, help: string, samples: Samples) =>
+    add("gauge", name, help, samples);
+  const counter = (name: string, help: string, samples: Samples) =>
+    add("counter", name, help, samples);
+  const c = metrics.counters;
+
+  gauge(
+    "uptime_seconds",
+    "Seconds since the hub started.",
+    metrics.uptimeSeconds,
+  );
+  gauge(
+    "connections",
+    "Open connections, registered or not.",
+    metrics.connections,
+  );
+  gauge(
+    "registered_clients",
+    "Clients that appear in lists and receive relays, by dialect.",
+    [
+      { labels: { dialect: "binary" }, value: metrics.registered.binary },
+      { labels: { dialect: "text" }, value: metrics.registered.text },
+    ],
+  );
+  gauge(
+    "queued_bytes",
+    "Unsent bytes queued for all clients.",
+    metrics.queuedBytes,
+  );
+  counter("connections_accepted", "Connections accepted.", c.accepted);
+  counter(
+    "connections_closed",
+    "Connections closed, by reason.",
+    Object.entries(c.closed).map(([reason, value]) => ({
+      labels: { reason },
+      value,
+    })),
+  );
+  counter(
+    "frames_received",
+    "Binary frames and text commands received.",
+    c.framesIn,
+  );
+  counter(
+    "frames_sent",
+    "Frames and text replies queued for clients.",
+    c.framesOut,
+  );
+  counter("received_bytes", "Bytes received from clients.", c.bytesIn);
+  counter("sent_bytes", "Bytes written to clients.", metrics.bytesOut);
+  counter("relays", "Relays handled, both dialects.", c.relays);
+  counter(
+    "deliveries",
+    "Messages queued for receivers by relays.",
+    c.deliveries,
+  );
+  counter(
+    "unknown_receivers",
+    "Receiver ids named in relays that were not registered.",
+    c.unknownReceivers,
+  );
+  counter(
+    "slow_consumers",
+    "Clients closed as slow consumers.",
+    c.slowConsumers,
+  );
+  counter(
+    "sender_stalls",
+    "Pauses of a sender's reading while a receiver it filled drained.",
+    c.stalls,
+  );
+  counter(
+    "errors",
+    "ERROR frames and fatal error lines sent, by code (docs/PROTOCOL.md).",
+    c.errors.slice(1).map((value, i) => ({
+      labels: { code: String(i + 1) },
+      value,
+    })),
+  );
+  return out;
+}
