@@ -10,6 +10,8 @@ import {
 export interface Writer {
   /** Writes some bytes of `p`, resolving to how many. */
   write(p: Uint8Array): Promise<number>;
+  /** Whether this is a terminal; absent means not. */
+  isTerminal?(): boolean;
 }
 
 /** The streams `msghub client` uses; tests pass their own. */
@@ -18,6 +20,8 @@ export interface ClientIo {
   stdin: {
     readonly readable: ReadableStream<Uint8Array>;
     isTerminal(): boolean;
+    /** Raw mode on a terminal; without it a session does no line editing. */
+    setRaw?(mode: boolean): void;
   };
   /** Answers and messages. */
   stdout: Writer;

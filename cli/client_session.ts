@@ -1,43 +1,31 @@
 /**
- * The interactive `msghub client` session: commands in the text dialect's
- * words are read from stdin, sent over the binary dialect, and answered in
- * order; relayed messages are printed as they arrive.
+ * The `msghub client` session: commands in the text dialect's words are read
+ * from stdin, sent over the binary dialect, and answered in order; relayed
+ * messages are printed as they arrive. On a terminal it hands over to the
+ * line-editing session of `client_interactive.ts`; piped, it stays plain.
  *
  * @module
  */
-import { type Client, ConnectionClosedError, HubError } from "../client/mod.ts";
-import {
-  formatList,
-  formatRelayed,
-  ProtocolError,
-  type TextCommand,
-  TextParser,
-} from "../protocol/mod.ts";
+import type { Client } from "../client/mod.ts";
+import { ProtocolError, TextParser } from "../protocol/mod.ts";
 import {
   type ClientIo,
   describeError,
   messageText,
   Output,
 } from "./_client_io.ts";
+import {
+  type Answer,
+  isConnectionEnd,
+  sendCommand,
+} from "./_session_commands.ts";
+import { canEdit, runInteractive } from "./client_interactive.ts";
 
-/** The answer to `help` in a session. */
-export const SESSION_HELP =
-  "commands: identity | list | echo TEXT | relay IDS TEXT | relay, then IDS and body lines ended by an empty line | help | quit";
+export { SESSION_HELP } from "./_session_commands.ts";
 
 const PROMPT = "> ";
 /** Clears the terminal line, so a message does not land after the prompt. */
 const CLEAR_LINE = "\r\x1b[K";
-
-/** The parts of one answer line, without its line end. */
-type Answer = Array<Uint8Array | string>;
-
-/** A command line that is answered without asking the hub. */
-class CommandError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "CommandError";
-  }
-}
 
 /**
  * Runs a session on a connected client until `quit`, the end of stdin, or
@@ -49,8 +37,10 @@ export async function runSession(
   io: ClientIo,
   label: string,
 ): Promise<number> {
+  if (canEdit(io)) return await runInteractive(client, io, label);
   const stdout = new Output(io.stdout);
   const stderr = new Output(io.stderr);
+  // A terminal on stdin only (stdout redirected) gets prompts, no editing.
   const terminal = io.stdin.isTerminal();
   let leaving = false;
   let endedByHub = false;
@@ -86,7 +76,7 @@ export async function runSession(
   const parser = new TextParser((command) => {
     if (quit) return;
     if (command.type === "quit") quit = true;
-    else answer(send(client, command));
+    else answer(sendCommand(client, command));
   });
 
   const printing = printMessages(client, stdout, terminal);
@@ -132,36 +122,6 @@ export async function runSession(
   return 1;
 }
 
-/** Sends one command and resolves to its answer. */
-function send(client: Client, command: TextCommand): Promise<Answer> {
-  switch (command.type) {
-    case "identity":
-      return client.identity().then((id) => [`identity ${id}`]);
-    case "list":
-      return client.list().then((ids) => [formatList(ids)]);
-    case "echo":
-      return client.echo(command.body).then((body) =>
-        body.length === 0 ? ["echo"] : ["echo ", body]
-      );
-    case "relay":
-      return client.relayWithReceipt(command.ids, command.body).then((r) => [
-        formatRelayed(r.delivered, r.unknown),
-      ]);
-    case "help":
-      return Promise.resolve([SESSION_HELP]);
-    case "auth":
-      return Promise.reject(
-        new CommandError(
-          "Cannot authenticate in a session: pass --token-file or set MSGHUB_TOKEN",
-        ),
-      );
-    case "quit":
-      return Promise.resolve([]);
-    case "error":
-      return Promise.reject(new CommandError(command.message));
-  }
-}
-
 /** Prints messages until the client closes; resolves to a fatal error, if any. */
 async function printMessages(
   client: Client,
@@ -179,8 +139,4 @@ async function printMessages(
   } catch (error) {
     return error;
   }
-}
-
-function isConnectionEnd(error: unknown): boolean {
-  return error instanceof ConnectionClosedError || error instanceof HubError;
 }

@@ -2,19 +2,24 @@
 import { MAX_LIST_IDS } from "../protocol/mod.ts";
 import {
   ConfigError,
-  type HubLogger,
   type HubOptions,
   type LogLevel,
+  type MetricsOptions,
+  type MetricsServer,
   serve,
+  serveMetrics,
+  type TlsKeyPair,
 } from "../hub/mod.ts";
 import {
   durationFlag,
   intFlag,
+  type ParsedFlags,
   parseFlags,
   sizeFlag,
   stringFlag,
   UsageError,
 } from "./flags.ts";
+import { createLogger, LOG_LEVELS } from "./log.ts";
 
 export const HUB_USAGE = `Usage: msghub hub [options]
 
@@ -36,33 +41,17 @@ Options:
   --token-file PATH         require clients to authenticate with the token in PATH
                             (or set MSGHUB_TOKEN)
   --insecure                allow a non-loopback --host without a token
+  --tls-cert PATH           speak TLS with the PEM certificate chain in PATH
+  --tls-key PATH            and the PEM private key in PATH (both or neither)
+  --metrics-port PORT       serve /metrics and /healthz over HTTP on PORT
+  --metrics-host HOST       address of the metrics endpoint (default 127.0.0.1)
   --log-level LEVEL         debug, info, warn or error (default info)
+  --log-format FORMAT       text or json: one line per event on stderr
+                            (default text)
   -h, --help                show this help
 
 TIME is a number with ms, s, m or h (plain numbers are milliseconds);
 SIZE is a number of bytes, or with KiB, MiB or GiB.`;
-
-const LEVELS: Record<LogLevel, number> = {
-  debug: 0,
-  info: 1,
-  warn: 2,
-  error: 3,
-};
-
-/** A logger writing one text line per event to stderr. */
-export function stderrLogger(minimum: LogLevel): HubLogger {
-  const encoder = new TextEncoder();
-  return (level, message, fields) => {
-    if (LEVELS[level] < LEVELS[minimum]) return;
-    let line = `${new Date().toISOString()} ${level.toUpperCase()} ${message}`;
-    for (const [key, value] of Object.entries(fields)) {
-      line += typeof value === "string" && /[\s"=]/.test(value)
-        ? ` ${key}=${JSON.stringify(value)}`
-        : ` ${key}=${value}`;
-    }
-    Deno.stderr.writeSync(encoder.encode(line + "\n"));
-  };
-}
 
 function isLoopback(hostname: string): boolean {
   return hostname === "localhost" || hostname === "::1" ||
@@ -93,10 +82,58 @@ async function readToken(
   return env === undefined || env === "" ? undefined : env;
 }
 
+async function readPem(path: string, flag: string): Promise<string> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (error) {
+    throw new UsageError(
+      `Cannot read --${flag} "${path}": ${(error as Error).message}`,
+    );
+  }
+}
+
+async function readKeyPair(
+  flags: ParsedFlags,
+): Promise<TlsKeyPair | undefined> {
+  const cert = stringFlag(flags, "tls-cert");
+  const key = stringFlag(flags, "tls-key");
+  if (cert === undefined && key === undefined) return undefined;
+  if (cert === undefined || key === undefined) {
+    throw new UsageError(
+      `Option --${cert === undefined ? "tls-key" : "tls-cert"} needs --${
+        cert === undefined ? "tls-cert" : "tls-key"
+      } as well`,
+    );
+  }
+  return {
+    cert: await readPem(cert, "tls-cert"),
+    key: await readPem(key, "tls-key"),
+  };
+}
+
+function metricsOptions(flags: ParsedFlags): MetricsOptions | null {
+  const port = intFlag(flags, "metrics-port", 0, 65535);
+  const hostname = stringFlag(flags, "metrics-host");
+  if (port === undefined) {
+    if (hostname !== undefined) {
+      throw new UsageError("Option --metrics-host needs --metrics-port");
+    }
+    return null;
+  }
+  return { hostname: hostname ?? "127.0.0.1", port };
+}
+
+/** `msghub hub` options: the hub's, and the command's own. */
+export type HubCommandOptions = HubOptions & {
+  help: boolean;
+  /** Where to serve `/metrics`; `null` when not asked to. */
+  metrics: MetricsOptions | null;
+};
+
 /** Parses `msghub hub` flags into hub options. */
 export async function hubOptions(
   args: string[],
-): Promise<HubOptions & { help: boolean }> {
+): Promise<HubCommandOptions> {
   const flags = parseFlags(args, {
     string: [
       "host",
@@ -110,21 +147,37 @@ export async function hubOptions(
       "max-stall",
       "token-file",
       "log-level",
+      "log-format",
+      "tls-cert",
+      "tls-key",
+      "metrics-port",
+      "metrics-host",
     ],
     boolean: ["help", "insecure"],
     alias: { h: "help" },
   });
-  if (flags.help === true) return { help: true };
+  if (flags.help === true) return { help: true, metrics: null };
   if (flags._.length > 0) {
     throw new UsageError(`Unexpected argument: "${flags._[0]}"`);
   }
   const level = stringFlag(flags, "log-level") ?? "info";
-  if (!(level in LEVELS)) {
+  if (!Object.hasOwn(LOG_LEVELS, level)) {
     throw new UsageError(
       `Invalid --log-level: "${level}", expected debug, info, warn or error`,
     );
   }
-  const options: HubOptions = { logger: stderrLogger(level as LogLevel) };
+  const format = stringFlag(flags, "log-format") ?? "text";
+  if (format !== "text" && format !== "json") {
+    throw new UsageError(
+      `Invalid --log-format: "${format}", expected text or json`,
+    );
+  }
+  const options: HubOptions = {
+    logger: createLogger({
+      level: level as LogLevel,
+      format,
+    }),
+  };
   const set = <K extends keyof HubOptions>(
     key: K,
     value: HubOptions[K] | undefined,
@@ -141,6 +194,7 @@ export async function hubOptions(
   set("drainTimeout", durationFlag(flags, "drain-timeout"));
   set("maxStall", durationFlag(flags, "max-stall"));
   set("token", await readToken(flags));
+  set("tls", await readKeyPair(flags));
   const host = options.hostname ?? "127.0.0.1";
   if (
     !isLoopback(host) && options.token === undefined && flags.insecure !== true
@@ -149,12 +203,12 @@ export async function hubOptions(
       `Refusing to listen on "${host}" without a token: anyone who can reach it could read every message. Set --token-file or MSGHUB_TOKEN, or pass --insecure`,
     );
   }
-  return { ...options, help: false };
+  return { ...options, help: false, metrics: metricsOptions(flags) };
 }
 
 /** Runs `msghub hub ARGS`; resolves to the exit code. */
 export async function hubCommand(args: string[]): Promise<number> {
-  let options: HubOptions & { help: boolean };
+  let options: HubCommandOptions;
   try {
     options = await hubOptions(args);
   } catch (error) {
@@ -176,11 +230,27 @@ export async function hubCommand(args: string[]): Promise<number> {
     console.error(`msghub hub: cannot start: ${reason}`);
     return 1;
   }
+  let metrics: MetricsServer | null = null;
+  if (options.metrics !== null) {
+    try {
+      metrics = await serveMetrics(hub, options.metrics);
+    } catch (error) {
+      console.error(
+        `msghub hub: cannot start the metrics endpoint: ${
+          (error as Error).message
+        }`,
+      );
+      await hub.shutdown();
+      return 1;
+    }
+  }
   const stop = () => void hub.shutdown();
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);
   console.log(`msghub hub listening on ${hub.addr.hostname}:${hub.addr.port}`);
+  // /healthz answers 503 while the hub drains; the endpoint goes last.
   await hub.finished;
+  await metrics?.shutdown();
   Deno.removeSignalListener("SIGINT", stop);
   Deno.removeSignalListener("SIGTERM", stop);
   return 0;

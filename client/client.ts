@@ -38,10 +38,17 @@ export type { Message, RelayReceipt };
  * ```
  */
 export interface ConnectOptions extends ClientOptions {
-  /** Host of the hub. Default `127.0.0.1`. */
+  /** Host of the hub. Default `127.0.0.1`. With TLS, the name the certificate must carry. */
   hostname?: string;
   /** Port of the hub. Default `1234`. */
   port?: number;
+  /** Speak TLS, for a hub started with a certificate. Default `false`. */
+  tls?: boolean;
+  /**
+   * PEM certificates trusted besides the default roots, such as a private
+   * CA's; only with `tls`.
+   */
+  caCerts?: string[];
 }
 
 /**
@@ -92,9 +99,11 @@ const PONG = encodeFrame(Kind.Pong);
  * and asks for its identity, so other clients can relay to it as soon as this
  * resolves.
  *
- * @throws {ConnectError} when the hub cannot be reached
+ * @throws {ConnectError} when the hub cannot be reached, or its TLS
+ * certificate is not trusted
  * @throws {HubError} when the hub refuses the client (wrong token: code 7)
  * @throws {RangeError} when the token is empty or longer than 1024 bytes
+ * @throws {TypeError} when `caCerts` is given without `tls`
  *
  * @example Ask the hub who we are
  * ```ts ignore
@@ -102,18 +111,35 @@ const PONG = encodeFrame(Kind.Pong);
  * await using client = await connect({ port: 1234 });
  * console.log(await client.identity());
  * ```
+ *
+ * @example Over TLS, trusting a private CA
+ * ```ts ignore
+ * import { connect } from "./mod.ts";
+ * const ca = await Deno.readTextFile("ca.pem");
+ * await using client = await connect({
+ *   hostname: "hub.example.com",
+ *   tls: true,
+ *   caCerts: [ca],
+ * });
+ * ```
  */
 export async function connect(options: ConnectOptions = {}): Promise<Client> {
   const hostname = options.hostname ?? "127.0.0.1";
   const port = options.port ?? 1234;
   if (options.token !== undefined) encodeAuth(encoder.encode(options.token));
-  let conn: Deno.TcpConn;
+  if (options.caCerts !== undefined && options.tls !== true) {
+    throw new TypeError("Invalid options: caCerts needs tls: true");
+  }
+  let tcp: Deno.TcpConn;
   try {
-    conn = await Deno.connect({ hostname, port });
+    tcp = await Deno.connect({ hostname, port });
   } catch (error) {
     throw new ConnectError(hostname, port, error);
   }
-  conn.setNoDelay(true);
+  tcp.setNoDelay(true);
+  const conn = options.tls === true
+    ? await startTls(tcp, hostname, port, options.caCerts)
+    : tcp;
   const client = new Client(
     conn,
     options.token === undefined ? {} : { token: options.token },
@@ -125,6 +151,41 @@ export async function connect(options: ConnectOptions = {}): Promise<Client> {
     throw error;
   }
   return client;
+}
+
+/**
+ * Runs TLS over a TCP connection, and its handshake, so that an untrusted
+ * certificate fails here as a {@linkcode ConnectError}. Not Deno.connectTls:
+ * its connection offers no way to set TCP_NODELAY, and small frames would
+ * then wait for the hub's acknowledgements.
+ */
+async function startTls(
+  tcp: Deno.TcpConn,
+  hostname: string,
+  port: number,
+  caCerts: string[] | undefined,
+): Promise<Deno.TlsConn> {
+  let conn: Deno.TlsConn | undefined;
+  try {
+    conn = await Deno.startTls(
+      tcp,
+      caCerts === undefined ? { hostname } : { hostname, caCerts },
+    );
+    await conn.handshake();
+    return conn;
+  } catch (error) {
+    try {
+      (conn ?? tcp).close();
+    } catch {
+      // Already closed.
+    }
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new ConnectError(
+      hostname,
+      port,
+      new Error(`TLS handshake failed: ${reason}`, { cause: error }),
+    );
+  }
 }
 
 /**
@@ -164,6 +225,7 @@ export class Client implements AsyncDisposable, AsyncIterable<Message> {
   #ended = false;
   #connClosed = false;
   #closeDone: Promise<void> | null = null;
+  #bytesWritten = 0;
 
   /**
    * Wraps a connected socket; {@linkcode connect} is the usual way in. The
@@ -178,7 +240,9 @@ export class Client implements AsyncDisposable, AsyncIterable<Message> {
     this.#queue = new OutboundQueue({
       write: (bytes) => {
         const write = conn.write(bytes);
-        this.#writing = write.then(() => {}, () => {});
+        this.#writing = write.then((n) => {
+          this.#bytesWritten += n;
+        }, () => {});
         return write;
       },
     }, (error) => {
@@ -194,6 +258,21 @@ export class Client implements AsyncDisposable, AsyncIterable<Message> {
       // A refused token fails every later call with the same HubError.
       this.#request(auth, Kind.AuthOk, () => undefined).catch(() => {});
     }
+  }
+
+  /**
+   * Bytes written to the connection so far, every frame counted: what a
+   * progress display of a large relay watches.
+   *
+   * @example
+   * ```ts ignore
+   * import { connect } from "./mod.ts";
+   * await using client = await connect();
+   * console.log(client.bytesWritten); // 5: the IDENTITY request of connect()
+   * ```
+   */
+  get bytesWritten(): number {
+    return this.#bytesWritten;
   }
 
   /**

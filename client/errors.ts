@@ -97,9 +97,13 @@ export class HubProtocolError extends Error {
   }
 }
 
-/** `Connection refused (os error 111)` becomes `connection refused`. */
+/**
+ * `Connection refused (os error 111)` becomes `connection refused`; a leading
+ * acronym (`TLS handshake failed`) keeps its capitals.
+ */
 function describe(cause: unknown): string {
   const text = cause instanceof Error ? cause.message : String(cause);
   const bare = text.replace(/\s*\(os error \d+\)$/, "");
+  if (/^[A-Z]{2}/.test(bare)) return bare;
   return bare.charAt(0).toLowerCase() + bare.slice(1);
 }

@@ -108,7 +108,7 @@ export function formatMetrics(metrics: HubMetrics): string {
   gauge(
     "uptime_seconds",
     "Seconds since the hub started.",
-    metrics.uptimeSeconds,
+    Math.round(metrics.uptimeSeconds * 1000) / 1000,
   );
   gauge(
     "connections",

@@ -37,16 +37,22 @@ export function serveMetrics(
   hub: Hub,
   options: MetricsOptions,
 ): Promise<MetricsServer> {
-  const server = Deno.serve({
-    hostname: options.hostname ?? "127.0.0.1",
-    port: options.port,
-    // Deno.serve would print its own listening line on stdout.
-    onListen: () => {},
-    onError: (error) => {
-      hub.log("error", "metrics request failed", { error: String(error) });
-      return new Response("internal error", { status: 500 });
-    },
-  }, (request) => respond(hub, request));
+  let server: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    server = Deno.serve({
+      hostname: options.hostname ?? "127.0.0.1",
+      port: options.port,
+      // Deno.serve would print its own listening line on stdout.
+      onListen: () => {},
+      onError: (error) => {
+        hub.log("error", "metrics request failed", { error: String(error) });
+        return new Response("internal error", { status: 500 });
+      },
+    }, (request) => respond(hub, request));
+  } catch (error) {
+    // A taken port rejects, as from an async function.
+    return Promise.reject(error);
+  }
   const metrics = new MetricsServer(server);
   hub.log("info", "metrics listening", {
     address: `${metrics.addr.hostname}:${metrics.addr.port}`,

@@ -5,97 +5,11 @@ import {
   assertRejects,
   assertStringIncludes,
 } from "./_assert.ts";
-import { TextLineStream } from "@std/streams/text-line-stream";
 import { encodeFrame, encodeRelay, ErrorCode, Kind } from "../protocol/mod.ts";
 import { hubOptions } from "../cli/hub_command.ts";
 import { UsageError } from "../cli/flags.ts";
-import { deadline, RawClient, u64 } from "./_helpers.ts";
-
-const ROOT = new URL("..", import.meta.url);
-
-interface Output {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function run(
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<Output> {
-  const out = await deadline(
-    new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "main.ts", ...args],
-      cwd: ROOT,
-      env: { NO_COLOR: "1", ...env },
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).output(),
-    20_000,
-    `msghub ${args.join(" ")}`,
-  );
-  const decoder = new TextDecoder();
-  return {
-    code: out.code,
-    stdout: decoder.decode(out.stdout),
-    stderr: decoder.decode(out.stderr),
-  };
-}
-
-/** A `msghub hub` subprocess, once it has printed its listening line. */
-class HubProcess implements AsyncDisposable {
-  readonly child: Deno.ChildProcess;
-  readonly port: number;
-  readonly lines: ReadableStreamDefaultReader<string>;
-  readonly first: string;
-
-  private constructor(
-    child: Deno.ChildProcess,
-    lines: ReadableStreamDefaultReader<string>,
-    first: string,
-  ) {
-    this.child = child;
-    this.lines = lines;
-    this.first = first;
-    this.port = Number(/listening on [^\s]+:(\d+)$/.exec(first)?.[1]);
-  }
-
-  static async start(
-    args: string[] = [],
-    env: Record<string, string> = {},
-  ): Promise<HubProcess> {
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "main.ts", "hub", "--port", "0", ...args],
-      cwd: ROOT,
-      env,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "null",
-    }).spawn();
-    const lines = child.stdout.pipeThrough(new TextDecoderStream())
-      .pipeThrough(new TextLineStream() as TransformStream<string, string>)
-      .getReader();
-    const first = await deadline(lines.read(), 20_000, "the listening line");
-    if (first.done) throw new Error("The hub exited before listening");
-    return new HubProcess(child, lines, first.value);
-  }
-
-  async stop(): Promise<number> {
-    try {
-      this.child.kill("SIGTERM");
-    } catch {
-      // Already gone.
-    }
-    const status = await deadline(this.child.status, 20_000, "the hub to exit");
-    await this.lines.cancel();
-    return status.code;
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.stop();
-  }
-}
+import { RawClient, u64 } from "./_helpers.ts";
+import { HubProcess, run } from "./_cli.ts";
 
 Deno.test("hub prints one listening line with the real port, and exits 0 on SIGTERM", async () => {
   const hub = await HubProcess.start();
@@ -146,7 +60,9 @@ Deno.test("SIGTERM with messages in flight: whole frames, then ERROR 6, exit 0",
 });
 
 Deno.test("a hub with a token refuses everything before auth", async () => {
-  await using hub = await HubProcess.start([], { MSGHUB_TOKEN: "s3cret" });
+  await using hub = await HubProcess.start([], {
+    env: { MSGHUB_TOKEN: "s3cret" },
+  });
   await using stranger = await RawClient.connect(hub.port);
   await stranger.send("list\n");
   assertEquals(await stranger.line(), "error unauthorized");

@@ -572,3 +572,22 @@ Deno.test("a session's worth of input gives the same commands however cut", () =
   ]);
   assertEquals(commands[4], relay([4n, 5n], "line one\nquit"));
 });
+
+Deno.test("expecting tells what the next line is, for a terminal's prompt", () => {
+  const parser = new TextParser(() => {});
+  const stages: string[] = [parser.expecting];
+  for (const line of ["relay", "2,3", "body", "", "relay", "x,y", "list"]) {
+    parser.parse(new TextEncoder().encode(`${line}\n`));
+    stages.push(parser.expecting);
+  }
+  assertEquals(stages, [
+    "command",
+    "relay-ids",
+    "relay-body",
+    "relay-body",
+    "command",
+    "relay-ids",
+    "command",
+    "command",
+  ]);
+});

@@ -1,0 +1,109 @@
+/**
+ * The hub's log lines: one per event on stderr, as text or as JSON.
+ *
+ * @module
+ */
+import type { HubLogger, LogLevel } from "../hub/mod.ts";
+
+/** How `msghub hub` writes its log lines. */
+export type LogFormat = "text" | "json";
+
+/** The levels, least severe first; a logger drops those below its minimum. */
+export const LOG_LEVELS: Readonly<Record<LogLevel, number>> = {
+  debug: 0,
+  info: 1,
+  warn: 2,
+  error: 3,
+};
+
+/** Options of {@linkcode createLogger}. */
+export interface LoggerOptions {
+  /** Events below this level are dropped. */
+  level: LogLevel;
+  /** `text`: `TIME LEVEL message key=value ...`; `json`: one object a line. */
+  format: LogFormat;
+  /** Where each line goes, without its line end. Default: stderr. */
+  write?: (line: string) => void;
+  /** The clock. Default: `new Date()`. */
+  now?: () => Date;
+}
+
+const encoder = new TextEncoder();
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+function toStderr(line: string): void {
+  Deno.stderr.writeSync(encoder.encode(line + "\n"));
+}
+
+/**
+ * A hub logger writing one line per event. In JSON a line is
+ * `{"time":..., "level":..., "msg":..., ...fields}`; a field whose name is
+ * taken by those three is written as `field_NAME`, and a bigint as a number
+ * when it is a safe integer, else as a string.
+ *
+ * @example One JSON line
+ * ```ts
+ * import { createLogger } from "./log.ts";
+ * const lines: string[] = [];
+ * const log = createLogger({
+ *   level: "info",
+ *   format: "json",
+ *   write: (line) => lines.push(line),
+ *   now: () => new Date(0),
+ * });
+ * log("info", "close", { id: 3, reason: "client quit" });
+ * log("debug", "connect", { id: 4 }); // below the level: dropped
+ * const expected =
+ *   '{"time":"1970-01-01T00:00:00.000Z","level":"info","msg":"close","id":3,"reason":"client quit"}';
+ * if (lines.length !== 1 || lines[0] !== expected) throw new Error(lines.join("\n"));
+ * ```
+ */
+export function createLogger(options: LoggerOptions): HubLogger {
+  const minimum = LOG_LEVELS[options.level];
+  const write = options.write ?? toStderr;
+  const now = options.now ?? (() => new Date());
+  const format = options.format === "json" ? jsonLine : textLine;
+  return (level, message, fields) => {
+    if (LOG_LEVELS[level] < minimum) return;
+    write(format(now(), level, message, fields));
+  };
+}
+
+type Fields = Parameters<HubLogger>[2];
+
+function textLine(
+  time: Date,
+  level: LogLevel,
+  message: string,
+  fields: Fields,
+): string {
+  let line = `${time.toISOString()} ${level.toUpperCase()} ${message}`;
+  for (const [key, value] of Object.entries(fields)) {
+    line += typeof value === "string" && (value === "" || /[\s"=]/.test(value))
+      ? ` ${key}=${JSON.stringify(value)}`
+      : ` ${key}=${value}`;
+  }
+  return line;
+}
+
+function jsonLine(
+  time: Date,
+  level: LogLevel,
+  message: string,
+  fields: Fields,
+): string {
+  const record: Record<string, string | number | boolean> = {
+    time: time.toISOString(),
+    level,
+    msg: message,
+  };
+  for (const [key, value] of Object.entries(fields)) {
+    const name = Object.hasOwn(record, key) ? `field_${key}` : key;
+    record[name] = typeof value !== "bigint"
+      ? value
+      : value <= MAX_SAFE && value >= -MAX_SAFE
+      ? Number(value)
+      : String(value);
+  }
+  return JSON.stringify(record);
+}
