@@ -213,7 +213,7 @@ export function renderBenchmarks(report: SuiteReport): string {
       m.pinned
         ? "The server runs on core 0 and the generator on core 1 (`taskset`)"
         : "Nothing was pinned (no `taskset` or fewer than 2 cores)"
-    }. A fresh server is started for every run: \`msghub hub --port 0\`, or \`nats-server\` with \`max_payload: 2MB\` and \`max_pending: 512MB\`.`,
+    }. A fresh server is started for every run: \`msghub hub --port 0 --metrics-port 0\` (counters are always kept; the metrics endpoint is on, as in production), or \`nats-server\` with \`max_payload: 2MB\` and \`max_pending: 512MB\`.`,
     `- Workloads: ${
       Object.entries(PRESET_NOTES).map(([k, v]) => `**${k}** ${v}`).join("; ")
     }. A msghub relay names all of the sender's receivers; a NATS sender publishes to one subject that all its receivers subscribe to. Throughput counts delivered messages.`,
@@ -259,6 +259,8 @@ export function renderBenchmarks(report: SuiteReport): string {
     "## Notes",
     "",
     ...notes(report),
+    "",
+    "Where the hub's time goes under each workload (`deno task profile a|b|c|d`), and how its read and write paths are built, is in [docs/PERFORMANCE.md](docs/PERFORMANCE.md).",
     "",
     "## Every round",
     "",

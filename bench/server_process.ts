@@ -172,8 +172,8 @@ export function mainPath(): string {
 }
 
 /**
- * Starts `msghub hub --port 0` with this Deno, logging warnings (slow
- * consumers) and worse.
+ * Starts `msghub hub --port 0 --metrics-port 0` with this Deno, logging
+ * warnings (slow consumers) and worse.
  */
 export function startHub(pin: boolean): Promise<ServerProcess> {
   return startServer({
@@ -187,6 +187,9 @@ export function startHub(pin: boolean): Promise<ServerProcess> {
       "0",
       "--log-level",
       "warn",
+      // Measured as operators run it: with the metrics endpoint on.
+      "--metrics-port",
+      "0",
     ],
     stream: "stdout",
     ready: /listening on (\S+):([0-9]+)/,
