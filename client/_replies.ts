@@ -18,12 +18,31 @@ export interface RelayReceipt {
   unknown: bigint[];
 }
 
-/** An ECHO_REPLY body the caller may keep. */
+/**
+ * An ECHO_REPLY body the caller may keep.
+ *
+ * @example A borrowed view is copied, an owned one is not
+ * ```ts
+ * import { copyPayload } from "./_replies.ts";
+ * const payload = new Uint8Array([1, 2, 3]);
+ * if (copyPayload(payload, false) === payload) throw new Error("Expected a copy");
+ * if (copyPayload(payload, true) !== payload) throw new Error("Expected no copy");
+ * ```
+ */
 export function copyPayload(payload: Uint8Array, owned: boolean): Uint8Array {
   return owned ? payload : payload.slice();
 }
 
-/** The id of an IDENTITY_REPLY. */
+/**
+ * The id of an IDENTITY_REPLY.
+ *
+ * @example
+ * ```ts
+ * import { decodeIdentity } from "./_replies.ts";
+ * const id = decodeIdentity(new Uint8Array([0, 0, 0, 0, 0, 0, 0, 42]));
+ * if (id !== 42n) throw new Error(`${id}`);
+ * ```
+ */
 export function decodeIdentity(payload: Uint8Array): bigint {
   if (payload.length !== 8) {
     throw new HubProtocolError(
@@ -33,7 +52,16 @@ export function decodeIdentity(payload: Uint8Array): bigint {
   return readU64(payload, 0);
 }
 
-/** The ids of a LIST_REPLY. */
+/**
+ * The ids of a LIST_REPLY.
+ *
+ * @example
+ * ```ts
+ * import { decodeList } from "./_replies.ts";
+ * const ids = decodeList(new Uint8Array([0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 3]));
+ * if (ids.join() !== "2,3") throw new Error(`${ids}`);
+ * ```
+ */
 export function decodeList(payload: Uint8Array): bigint[] {
   if (payload.length % 8 !== 0) {
     throw new HubProtocolError(
@@ -47,7 +75,18 @@ export function decodeList(payload: Uint8Array): bigint[] {
   return ids;
 }
 
-/** A RELAY_RECEIPT. */
+/**
+ * A RELAY_RECEIPT.
+ *
+ * @example One delivery, id 9 unknown
+ * ```ts
+ * import { decodeReceipt } from "./_replies.ts";
+ * const receipt = decodeReceipt(new Uint8Array([1, 1, 0, 0, 0, 0, 0, 0, 0, 9]));
+ * if (receipt.delivered !== 1 || receipt.unknown.join() !== "9") {
+ *   throw new Error("Wrong receipt");
+ * }
+ * ```
+ */
 export function decodeReceipt(payload: Uint8Array): RelayReceipt {
   const count = payload[1] ?? 0;
   if (payload.length < 2 || payload.length !== 2 + count * 8) {
@@ -60,7 +99,15 @@ export function decodeReceipt(payload: Uint8Array): RelayReceipt {
   return { delivered: payload[0]!, unknown };
 }
 
-/** A byte as two hex digits, for messages. */
+/**
+ * A byte as two hex digits, for messages.
+ *
+ * @example
+ * ```ts
+ * import { hex } from "./_replies.ts";
+ * if (hex(0x0a) !== "0a") throw new Error(hex(0x0a));
+ * ```
+ */
 export function hex(byte: number): string {
   return byte.toString(16).padStart(2, "0");
 }

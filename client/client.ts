@@ -106,10 +106,25 @@ const PONG = encodeFrame(Kind.Pong);
  * @throws {TypeError} when `caCerts` is given without `tls`
  *
  * @example Ask the hub who we are
- * ```ts ignore
+ * ```ts
  * import { connect } from "./mod.ts";
- * await using client = await connect({ port: 1234 });
- * console.log(await client.identity());
+ * import { serve } from "../hub/mod.ts";
+ * await using hub = await serve({ port: 0 });
+ * await using client = await connect({ port: hub.addr.port });
+ * if (await client.identity() < 1n) throw new Error("Expected a user id");
+ * ```
+ *
+ * @example Authenticate to a hub that wants a token
+ * ```ts
+ * import { connect, HubError } from "./mod.ts";
+ * import { serve } from "../hub/mod.ts";
+ * await using hub = await serve({ port: 0, token: "s3cret" });
+ * await using client = await connect({ port: hub.addr.port, token: "s3cret" });
+ * const refused = await connect({ port: hub.addr.port, token: "wrong" })
+ *   .then(() => null, (error: unknown) => error);
+ * if (!(refused instanceof HubError) || refused.code !== 7) {
+ *   throw new Error("Expected ERROR 7");
+ * }
  * ```
  *
  * @example Over TLS, trusting a private CA
@@ -195,13 +210,16 @@ async function startTls(
  * or by iterating the client itself; they are buffered until taken.
  *
  * @example Relay to ourselves and read the message back
- * ```ts ignore
+ * ```ts
  * import { connect } from "./mod.ts";
- * await using client = await connect();
+ * import { serve } from "../hub/mod.ts";
+ * await using hub = await serve({ port: 0 });
+ * await using client = await connect({ port: hub.addr.port });
  * const me = await client.identity();
  * await client.relay([me], "hello");
  * for await (const { sender, body } of client) {
- *   console.log(sender, new TextDecoder().decode(body));
+ *   if (sender !== me) throw new Error("Wrong sender");
+ *   if (new TextDecoder().decode(body) !== "hello") throw new Error("Wrong body");
  *   break;
  * }
  * ```
@@ -231,6 +249,17 @@ export class Client implements AsyncDisposable, AsyncIterable<Message> {
    * Wraps a connected socket; {@linkcode connect} is the usual way in. The
    * first frame fixes the dialect, so nothing else may have been written to
    * `conn`. With a token, AUTH is queued at once.
+   *
+   * @example Wrap a socket of our own
+   * ```ts
+   * import { Client } from "./mod.ts";
+   * import { serve } from "../hub/mod.ts";
+   * await using hub = await serve({ port: 0 });
+   * const conn = await Deno.connect({ port: hub.addr.port });
+   * await using client = new Client(conn);
+   * // Unlike connect(), the constructor does not wait for registration.
+   * if (await client.identity() < 1n) throw new Error("Expected a user id");
+   * ```
    */
   constructor(conn: Deno.Conn, options: ClientOptions = {}) {
     const auth = options.token === undefined
@@ -265,10 +294,13 @@ export class Client implements AsyncDisposable, AsyncIterable<Message> {
    * progress display of a large relay watches.
    *
    * @example
-   * ```ts ignore
+   * ```ts
    * import { connect } from "./mod.ts";
-   * await using client = await connect();
-   * console.log(client.bytesWritten); // 5: the IDENTITY request of connect()
+   * import { serve } from "../hub/mod.ts";
+   * await using hub = await serve({ port: 0 });
+   * await using client = await connect({ port: hub.addr.port });
+   * // 5: the IDENTITY request of connect()
+   * if (client.bytesWritten !== 5) throw new Error(`${client.bytesWritten}`);
    * ```
    */
   get bytesWritten(): number {
@@ -278,11 +310,15 @@ export class Client implements AsyncDisposable, AsyncIterable<Message> {
   /**
    * Asks the hub for this client's user id.
    *
-   * @example
-   * ```ts ignore
+   * @example Two clients get different ids
+   * ```ts
    * import { connect } from "./mod.ts";
-   * await using client = await connect();
-   * const id: bigint = await client.identity();
+   * import { serve } from "../hub/mod.ts";
+   * await using hub = await serve({ port: 0 });
+   * await using alice = await connect({ port: hub.addr.port });
+   * await using bob = await connect({ port: hub.addr.port });
+   * const id: bigint = await alice.identity();
+   * if (id === await bob.identity()) throw new Error("Ids should differ");
    * ```
    */
   identity(): Promise<bigint> {
@@ -292,11 +328,15 @@ export class Client implements AsyncDisposable, AsyncIterable<Message> {
   /**
    * Lists the other registered clients, ascending.
    *
-   * @example
-   * ```ts ignore
+   * @example Alice sees Bob, not herself
+   * ```ts
    * import { connect } from "./mod.ts";
-   * await using client = await connect();
-   * const others: bigint[] = await client.list();
+   * import { serve } from "../hub/mod.ts";
+   * await using hub = await serve({ port: 0 });
+   * await using alice = await connect({ port: hub.addr.port });
+   * await using bob = await connect({ port: hub.addr.port });
+   * const others: bigint[] = await alice.list();
+   * if (others.join() !== `${await bob.identity()}`) throw new Error(`${others}`);
    * ```
    */
   list(): Promise<bigint[]> {
@@ -309,10 +349,13 @@ export class Client implements AsyncDisposable, AsyncIterable<Message> {
    * @throws {RangeError} when the body is over 1 MiB; nothing is sent
    *
    * @example
-   * ```ts ignore
+   * ```ts
    * import { connect } from "./mod.ts";
-   * await using client = await connect();
+   * import { serve } from "../hub/mod.ts";
+   * await using hub = await serve({ port: 0 });
+   * await using client = await connect({ port: hub.addr.port });
    * const bytes = await client.echo("hello");
+   * if (new TextDecoder().decode(bytes) !== "hello") throw new Error("Wrong echo");
    * ```
    */
   echo(body: Body): Promise<Uint8Array> {
@@ -332,11 +375,18 @@ export class Client implements AsyncDisposable, AsyncIterable<Message> {
    * @throws {RangeError} for 0 or more than 255 ids, an id outside u64, or a
    * body over 1 MiB; nothing is sent
    *
-   * @example
-   * ```ts ignore
+   * @example Alice relays to Bob
+   * ```ts
    * import { connect } from "./mod.ts";
-   * await using client = await connect();
-   * await client.relay([2n, 3n], "hello");
+   * import { serve } from "../hub/mod.ts";
+   * await using hub = await serve({ port: 0 });
+   * await using alice = await connect({ port: hub.addr.port });
+   * await using bob = await connect({ port: hub.addr.port });
+   * await alice.relay([await bob.identity()], "hello");
+   * for await (const { body } of bob) {
+   *   if (new TextDecoder().decode(body) !== "hello") throw new Error("Wrong body");
+   *   break;
+   * }
    * ```
    */
   relay(ids: readonly bigint[], body: Body): Promise<void> {
@@ -360,11 +410,16 @@ export class Client implements AsyncDisposable, AsyncIterable<Message> {
    * @throws {RangeError} for 0 or more than 255 ids, an id outside u64, or a
    * body over 1 MiB; nothing is sent
    *
-   * @example
-   * ```ts ignore
+   * @example One receiver is registered, the other is not
+   * ```ts
    * import { connect } from "./mod.ts";
-   * await using client = await connect();
-   * const { delivered, unknown } = await client.relayWithReceipt([2n, 99n], "hi");
+   * import { serve } from "../hub/mod.ts";
+   * await using hub = await serve({ port: 0 });
+   * await using alice = await connect({ port: hub.addr.port });
+   * await using bob = await connect({ port: hub.addr.port });
+   * const ids = [await bob.identity(), 99n];
+   * const { delivered, unknown } = await alice.relayWithReceipt(ids, "hi");
+   * if (delivered !== 1 || unknown.join() !== "99") throw new Error("Wrong receipt");
    * ```
    */
   relayWithReceipt(ids: readonly bigint[], body: Body): Promise<RelayReceipt> {
@@ -381,12 +436,15 @@ export class Client implements AsyncDisposable, AsyncIterable<Message> {
    * Sends PING and resolves when the hub's PONG arrives.
    *
    * @example Measure a round trip
-   * ```ts ignore
+   * ```ts
    * import { connect } from "./mod.ts";
-   * await using client = await connect();
+   * import { serve } from "../hub/mod.ts";
+   * await using hub = await serve({ port: 0 });
+   * await using client = await connect({ port: hub.addr.port });
    * const start = performance.now();
    * await client.ping();
-   * console.log(performance.now() - start);
+   * const elapsed = performance.now() - start;
+   * if (!(elapsed >= 0)) throw new Error(`${elapsed}`);
    * ```
    */
   ping(): Promise<void> {
@@ -399,20 +457,43 @@ export class Client implements AsyncDisposable, AsyncIterable<Message> {
    * {@linkcode HubError} once the messages received before it are taken.
    * Several iterators share one stream: each message goes to one of them.
    *
-   * @example
-   * ```ts ignore
+   * @example Read until the expected message
+   * ```ts
    * import { connect } from "./mod.ts";
-   * await using client = await connect();
-   * for await (const { sender, body } of client.messages()) {
-   *   console.log(`${sender}: ${new TextDecoder().decode(body)}`);
+   * import { serve } from "../hub/mod.ts";
+   * await using hub = await serve({ port: 0 });
+   * await using client = await connect({ port: hub.addr.port });
+   * const me = await client.identity();
+   * await client.relay([me], "one");
+   * await client.relay([me], "two");
+   * const got: string[] = [];
+   * for await (const { body } of client.messages()) {
+   *   got.push(new TextDecoder().decode(body));
+   *   if (got.length === 2) break;
    * }
+   * if (got.join() !== "one,two") throw new Error(`${got}`);
    * ```
    */
   messages(): AsyncIterableIterator<Message> {
     return this.#inbox.iterator();
   }
 
-  /** Same as {@linkcode messages}. */
+  /**
+   * Same as {@linkcode messages}.
+   *
+   * @example
+   * ```ts
+   * import { connect } from "./mod.ts";
+   * import { serve } from "../hub/mod.ts";
+   * await using hub = await serve({ port: 0 });
+   * await using client = await connect({ port: hub.addr.port });
+   * await client.relay([await client.identity()], "hi");
+   * for await (const { body } of client) {
+   *   if (new TextDecoder().decode(body) !== "hi") throw new Error("Wrong body");
+   *   break;
+   * }
+   * ```
+   */
   [Symbol.asyncIterator](): AsyncIterableIterator<Message> {
     return this.#inbox.iterator();
   }
@@ -424,12 +505,21 @@ export class Client implements AsyncDisposable, AsyncIterable<Message> {
    * reject with {@linkcode ConnectionClosedError}, and new calls reject at
    * once. Never rejects.
    *
-   * @example
-   * ```ts ignore
-   * import { connect } from "./mod.ts";
-   * const client = await connect();
-   * await client.relay([2n], "bye");
-   * await client.close();
+   * @example What is queued still leaves; later calls fail
+   * ```ts
+   * import { ConnectionClosedError, connect } from "./mod.ts";
+   * import { serve } from "../hub/mod.ts";
+   * await using hub = await serve({ port: 0 });
+   * await using bob = await connect({ port: hub.addr.port });
+   * const alice = await connect({ port: hub.addr.port });
+   * await alice.relay([await bob.identity()], "bye");
+   * await alice.close();
+   * const error = await alice.ping().then(() => null, (e: unknown) => e);
+   * if (!(error instanceof ConnectionClosedError)) throw new Error("Expected an error");
+   * for await (const { body } of bob) {
+   *   if (new TextDecoder().decode(body) !== "bye") throw new Error("Wrong body");
+   *   break;
+   * }
    * ```
    */
   close(): Promise<void> {
@@ -440,7 +530,23 @@ export class Client implements AsyncDisposable, AsyncIterable<Message> {
     return this.#closeDone;
   }
 
-  /** Same as {@linkcode close}, for `await using`. */
+  /**
+   * Same as {@linkcode close}, for `await using`.
+   *
+   * @example The client closes at the end of the block
+   * ```ts
+   * import { connect } from "./mod.ts";
+   * import { serve } from "../hub/mod.ts";
+   * await using hub = await serve({ port: 0 });
+   * let closed: Promise<void>;
+   * {
+   *   await using client = await connect({ port: hub.addr.port });
+   *   closed = client.closed;
+   *   await client.ping();
+   * }
+   * await closed;
+   * ```
+   */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }

@@ -23,8 +23,11 @@ export class HubError extends Error {
   readonly code: number;
 
   /**
+   * Creates the error for an ERROR frame the hub sent.
+   *
    * @param code the ERROR frame's code
    * @param message the ERROR frame's UTF-8 message
+   * @param options the error's `cause`, if any
    */
   constructor(code: number, message: string, options?: ErrorOptions) {
     super(message, options);
@@ -45,6 +48,12 @@ export class HubError extends Error {
  * ```
  */
 export class ConnectionClosedError extends Error {
+  /**
+   * Creates the error.
+   *
+   * @param message which call failed, and why
+   * @param options the socket error as `cause`, when there was one
+   */
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "ConnectionClosedError";
@@ -69,6 +78,13 @@ export class ConnectError extends Error {
   /** The port that was dialled. */
   readonly port: number;
 
+  /**
+   * Creates the error; the message names the address and the cause.
+   *
+   * @param hostname the host that was dialled
+   * @param port the port that was dialled
+   * @param cause the error of `Deno.connect`
+   */
   constructor(hostname: string, port: number, cause: unknown) {
     super(`Cannot connect to ${hostname}:${port}: ${describe(cause)}`, {
       cause,
@@ -91,6 +107,12 @@ export class ConnectError extends Error {
  * ```
  */
 export class HubProtocolError extends Error {
+  /**
+   * Creates the error.
+   *
+   * @param message what the hub sent that breaks the protocol
+   * @param options the parser's error as `cause`, when there was one
+   */
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "HubProtocolError";

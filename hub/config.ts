@@ -68,17 +68,32 @@ export interface TlsKeyPair {
 
 /** {@linkcode HubOptions} resolved and validated. */
 export interface HubConfig {
+  /** Address to listen on. */
   hostname: string;
+  /** Port to listen on; `0` picks a free one. */
   port: number;
+  /** Clients at once. */
   maxClients: number;
+  /** Unsent bytes queued for one client before it is a slow consumer. */
   maxPending: number;
+  /** Milliseconds without write progress before a client is a slow consumer. */
   writeTimeout: number;
+  /** Milliseconds a new connection has to send its first byte. */
   handshakeTimeout: number;
+  /** Milliseconds of silence from a binary client before the hub PINGs it. */
   pingInterval: number;
+  /** Milliseconds shutdown waits for queued bytes to flush. */
   drainTimeout: number;
+  /**
+   * Longest pause, in milliseconds, of a sender's reading for a receiver past
+   * the stall mark; see {@linkcode HubOptions.maxStall}.
+   */
   maxStall: number;
+  /** The token as UTF-8 bytes; `null` when clients need not authenticate. */
   token: Uint8Array | null;
+  /** The certificate chain and key; `null` for plain TCP. */
   tls: TlsKeyPair | null;
+  /** Where log events go; a no-op when none was given. */
   logger: HubLogger;
 }
 
@@ -97,6 +112,12 @@ export const DEFAULTS = {
 
 /** Raised for an option that cannot be used. */
 export class ConfigError extends Error {
+  /**
+   * Creates the error; {@linkcode resolveConfig} and the CLI throw it.
+   *
+   * @param message what is wrong with the option, and which one
+   * @param options the error's `cause`, if any
+   */
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "ConfigError";
@@ -143,9 +164,13 @@ function keyPair(tls: TlsKeyPair | undefined): TlsKeyPair | null {
 export function resolveConfig(options: HubOptions = {}): HubConfig {
   const hour = 3_600_000;
   const token = options.token;
-  if (token !== undefined && (token.length < 1 || token.length > 1024)) {
+  // Bytes, not UTF-16 units: an AUTH frame carries at most 1024 bytes.
+  const tokenBytes = token === undefined
+    ? 0
+    : new TextEncoder().encode(token).length;
+  if (token !== undefined && (tokenBytes < 1 || tokenBytes > 1024)) {
     throw new ConfigError(
-      `Invalid option: the token is ${token.length} bytes, expected 1 to 1024`,
+      `Invalid option: the token is ${tokenBytes} bytes, expected 1 to 1024`,
     );
   }
   return {

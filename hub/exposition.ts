@@ -12,7 +12,9 @@ export const EXPOSITION_CONTENT_TYPE =
 
 /** One sample of a metric family: its labels (maybe none) and its value. */
 export interface Sample {
+  /** Label names and their values; none when absent. */
   labels?: Readonly<Record<string, string>>;
+  /** The sample's value. */
   value: number;
 }
 

@@ -99,6 +99,8 @@ export class Hub implements AsyncDisposable {
   #stamp = 0;
   #ticker: ReturnType<typeof setInterval>;
   #backoff: ReturnType<typeof setTimeout> | undefined;
+  /** Ends an accept backoff early, for shutdown. */
+  #wake: () => void = () => {};
   #accepting: Promise<void>;
   #shutdown: Promise<void> | null = null;
   #started = performance.now();
@@ -201,7 +203,11 @@ export class Hub implements AsyncDisposable {
     message: string,
     fields: Record<string, string | number | bigint | boolean>,
   ): void {
-    this.config.logger(level, message, fields);
+    try {
+      this.config.logger(level, message, fields);
+    } catch {
+      // A logger that fails (stderr closed, say) must not fail a relay.
+    }
   }
 
   async #accept(): Promise<void> {
@@ -215,12 +221,20 @@ export class Hub implements AsyncDisposable {
         if (
           this.#shutdown !== null || error instanceof Deno.errors.BadResource
         ) break;
+        // A peer that connected and reset before its accept (a port scan, a
+        // health check) is gone, not a reason to slow down.
+        if (
+          error instanceof Deno.errors.NotConnected ||
+          error instanceof Deno.errors.ConnectionReset ||
+          error instanceof Deno.errors.ConnectionAborted
+        ) continue;
         // Out of file descriptors and the like: wait and try again.
         this.log("error", "accept failed", {
           error: String(error),
           retry_ms: backoff,
         });
         await new Promise<void>((resolve) => {
+          this.#wake = resolve;
           this.#backoff = setTimeout(resolve, backoff);
         });
         backoff = Math.min(backoff * 2, 1000);
@@ -478,6 +492,7 @@ export class Hub implements AsyncDisposable {
       // Already closed.
     }
     clearTimeout(this.#backoff);
+    this.#wake();
     await this.#accepting;
     for (const session of this.#sessions) session.shutdown();
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -493,6 +508,7 @@ export class Hub implements AsyncDisposable {
     this.#turnChannel.port2.close();
   }
 
+  /** Same as {@linkcode Hub.shutdown}, for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.shutdown();
   }

@@ -90,6 +90,7 @@ export class MetricsServer implements AsyncDisposable {
     return this.#shutdown;
   }
 
+  /** Same as {@linkcode MetricsServer.shutdown}, for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.shutdown();
   }

@@ -14,6 +14,7 @@
  */
 export { type Hub, type HubStats, serve } from "./hub.ts";
 export { CloseReason } from "./close_reason.ts";
+export { Dialect, type Session } from "./session.ts";
 export { HubCounters, type HubMetrics } from "./metrics.ts";
 export {
   type MetricsOptions,
@@ -30,6 +31,7 @@ export {
 export {
   ConfigError,
   DEFAULTS,
+  type HubConfig,
   type HubLogger,
   type HubOptions,
   type LogLevel,

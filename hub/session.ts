@@ -8,6 +8,7 @@ import {
   HEADER_SIZE,
   isBinaryFirstByte,
   Kind,
+  MAX_LINE,
   OutboundQueue,
   ProtocolError,
   REQUEST_LIMITS,
@@ -36,6 +37,10 @@ const READ_MIN = 4 * 1024;
 const READ_MAX = 256 * 1024;
 /** Bytes a session may read in a row before it lets other sessions read. */
 const FAIR_SHARE = 256 * 1024;
+/** Replies up to this size are copied into the arena by `send`. */
+const SMALL_REPLY = 256;
+/** The longest line read before authentication: `auth ` and a 1024-byte token. */
+const PRE_AUTH_LINE = 5 + 1024 + 64;
 /** A missing payload at least this large is read into its frame directly. */
 const DIRECT_READ = 64 * 1024;
 /** How long a closing connection's input is read and dropped after its last bytes. */
@@ -127,6 +132,15 @@ export class Session {
   #progress = 0;
   #progressAt: number;
 
+  /**
+   * Made by the hub for each accepted connection; {@linkcode Session.run}
+   * starts it.
+   *
+   * @param hub the hub that accepted the connection
+   * @param conn the accepted connection
+   * @param id the user id the hub gave it
+   * @param refused whether the hub was full at accept
+   */
   constructor(
     hub: Hub,
     conn: Deno.TcpConn | Deno.TlsConn,
@@ -184,7 +198,15 @@ export class Session {
           else if (this.#flushed) this.#destroy(CloseReason.ClientClosed);
           break;
         }
-        if (this.#state !== State.Open) continue;
+        if (this.#state !== State.Open) {
+          // Dropped unread, but a flood still waits its turn like any read.
+          this.#unyielded += n;
+          if (this.#unyielded >= FAIR_SHARE) {
+            this.#unyielded = 0;
+            await this.#hub.turn();
+          }
+          continue;
+        }
         this.#lastRead = performance.now();
         this.#hub.counters.bytesIn += n;
         this.#pings = 0;
@@ -255,6 +277,8 @@ export class Session {
       else this.#text!.parse(chunk);
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error;
+      // Before authentication, whatever is not a proper AUTH is unauthorized.
+      if (!this.#authed) return this.#fatal(ErrorCode.Unauthorized);
       const fatal = FATAL[error.code]!;
       this.#fatal(
         error.code,
@@ -301,18 +325,33 @@ export class Session {
       this.#text = new TextParser(this.#onCommand);
     }
     if (this.refused) return this.#fatal(ErrorCode.TooManyClients);
-    if (this.#authed) this.#hub.register(this);
+    if (this.#authed) return this.#hub.register(this);
+    // Until authenticated, nothing but AUTH is read: the first frame must be
+    // one (its kind is the first byte), and a text line need only hold
+    // `auth TOKEN`. So nobody makes the hub buffer a body before that.
+    if (this.#frames !== null && first !== Kind.Auth) {
+      return this.#fatal(ErrorCode.Unauthorized);
+    }
+    if (this.#text !== null) this.#text.maxLine = PRE_AUTH_LINE;
   }
 
   /** Queues bytes for the client; past the pending limit it is a slow consumer. */
   send(bytes: Uint8Array): boolean {
-    return this.sendRange(bytes, 0, bytes.length);
+    if (bytes.length > SMALL_REPLY) {
+      return this.sendRange(bytes, 0, bytes.length);
+    }
+    // Small replies go into the arena, where back-to-back ones merge into
+    // one range instead of each holding a buffer and a range of its own.
+    const at = this.#hub.arena.claim(bytes.length);
+    const chunk = this.#hub.arena.chunk;
+    chunk.set(bytes, at);
+    return this.sendRange(chunk, at, at + bytes.length);
   }
 
   /** Queues `bytes[start..end)`, as {@linkcode send} does, without a view. */
   sendRange(bytes: Uint8Array, start: number, end: number): boolean {
     if (this.#state !== State.Open) return false;
-    if (this.queue.queued + end - start > this.#hub.config.maxPending) {
+    if (this.queue.footprint + end - start > this.#hub.config.maxPending) {
       this.#hub.log("warn", "slow consumer", {
         id: this.id,
         queued: this.queue.queued,
@@ -432,6 +471,7 @@ export class Session {
     }
     if (!this.#authed) {
       this.#authed = true;
+      if (this.#text !== null) this.#text.maxLine = MAX_LINE;
       this.#hub.register(this);
     }
     return true;
@@ -465,7 +505,8 @@ export class Session {
       if (this.#state === State.Closed) return;
       if (this.#eof) return this.#destroy(reason);
       try {
-        this.#conn.closeWrite();
+        // It returns a promise, which TLS (close_notify) may reject.
+        this.#conn.closeWrite().catch(() => this.#destroy(reason));
       } catch {
         return this.#destroy(reason);
       }

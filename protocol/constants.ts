@@ -43,13 +43,13 @@ export const MAX_BODY = 1_048_576;
 /** Most receivers one relay may name. */
 export const MAX_RECEIVERS = 255;
 /** Largest payload of RELAY and RELAY_RECEIPTED. */
-export const MAX_RELAY_PAYLOAD = 1 + MAX_RECEIVERS * 8 + MAX_BODY;
+export const MAX_RELAY_PAYLOAD: number = 1 + MAX_RECEIVERS * 8 + MAX_BODY;
 /** Largest AUTH token. */
 export const MAX_TOKEN = 1024;
 /** Longest text-dialect line, not counting its line end. */
-export const MAX_LINE = MAX_BODY + 8192;
+export const MAX_LINE: number = MAX_BODY + 8192;
 /** Largest frame the hub ever sends: a DELIVER of a largest body. */
-export const MAX_OUTBOUND_FRAME = HEADER_SIZE + 8 + MAX_BODY;
+export const MAX_OUTBOUND_FRAME: number = HEADER_SIZE + 8 + MAX_BODY;
 /** Most ids a LIST_REPLY may carry: the most clients a hub accepts. */
 export const MAX_LIST_IDS = 1_000_000;
 /** Largest user id, 2^64 - 1. */

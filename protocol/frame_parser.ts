@@ -62,9 +62,12 @@ export class FrameParser {
   #fill = 0;
 
   /**
+   * Creates a parser that hands each frame to `onFrame` as a view.
+   *
    * @param limits largest payload per kind (index = kind), -1 for a kind not
    * accepted: {@linkcode REQUEST_LIMITS} on the hub, {@linkcode REPLY_LIMITS}
    * in a client.
+   * @param onFrame called with each frame the parser completes
    */
   constructor(limits: Int32Array, onFrame: FrameHandler) {
     this.#limits = limits;

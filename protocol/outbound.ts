@@ -26,6 +26,8 @@ export const ARENA_LARGE = 64 * 1024;
  * a write costs more than copying a few KiB. Larger ones go out as they are.
  */
 const JOIN_LIMIT = 64 * 1024;
+/** Bytes a queued range is charged for its bookkeeping, in `footprint`. */
+export const SEGMENT_COST = 64;
 /** A segment this large is written on its own, never copied. */
 const JOIN_SEGMENT = 16 * 1024;
 
@@ -48,6 +50,11 @@ export class OutboundArena {
   #chunk: Uint8Array;
   #used = 0;
 
+  /**
+   * Creates an arena; its first chunk is allocated at once.
+   *
+   * @param chunkSize bytes per chunk; a larger frame gets a chunk of its size
+   */
   constructor(chunkSize: number = ARENA_CHUNK) {
     this.#chunkSize = chunkSize;
     this.#chunk = new Uint8Array(chunkSize);
@@ -118,9 +125,14 @@ export class OutboundQueue {
   #written = 0;
   #waiters: Array<() => void> = [];
   #idleWaiters: Array<() => void> = [];
-  #lowWaiters: Array<{ bytes: number; resolve: () => void }> = [];
+  #lowWaiters: Array<
+    { bytes: number; resolve: () => void; promise: Promise<void> }
+  > = [];
 
   /**
+   * Creates an empty queue that writes to `sink`.
+   *
+   * @param sink where the bytes are written: the connection
    * @param onError called once if a write rejects; the queue is closed then.
    */
   constructor(sink: ByteSink, onError: (error: unknown) => void = () => {}) {
@@ -131,6 +143,15 @@ export class OutboundQueue {
   /** Bytes queued and not yet written, the write in flight included. */
   get queued(): number {
     return this.#queued;
+  }
+
+  /**
+   * What the queue costs in memory, as bytes: {@linkcode queued} plus a
+   * fixed {@linkcode SEGMENT_COST} for each range not yet taken for writing.
+   * A limit on this holds even when a peer makes many tiny replies pile up.
+   */
+  get footprint(): number {
+    return this.#queued + SEGMENT_COST * (this.#segments.length - this.#head);
   }
 
   /** Whether a write is in flight. */
@@ -203,7 +224,14 @@ export class OutboundQueue {
    */
   below(bytes: number): Promise<void> {
     if (this.#closed || this.#queued <= bytes) return Promise.resolve();
-    return new Promise((resolve) => this.#lowWaiters.push({ bytes, resolve }));
+    // Callers that gave up waiting leave their promise behind: share one per
+    // threshold, so that repeated waits do not pile up.
+    const waiting = this.#lowWaiters.find((waiter) => waiter.bytes === bytes);
+    if (waiting !== undefined) return waiting.promise;
+    let resolve!: () => void;
+    const promise = new Promise<void>((done) => resolve = done);
+    this.#lowWaiters.push({ bytes, resolve, promise });
+    return promise;
   }
 
   /** Drops what is queued; the write in flight, if any, is left to fail or finish. */

@@ -52,12 +52,32 @@ export class TextParser {
   #partialLength = 0;
   #state: State = State.Command;
   #ids: bigint[] = [];
-  #body: Uint8Array[] = [];
+  /** The multi-line relay's body so far, joined, in a buffer grown by doubling. */
+  #body = new Uint8Array(0);
   #bodyLength = 0;
   #bodyStored = 0;
+  #bodyLines = 0;
+  #maxLine = MAX_LINE;
 
+  /**
+   * Creates a parser at the start of a line.
+   *
+   * @param onCommand called with each command the parser completes
+   */
   constructor(onCommand: TextHandler) {
     this.#onCommand = onCommand;
+  }
+
+  /**
+   * The longest line accepted, at most (and by default) {@linkcode MAX_LINE}.
+   * A hub lowers it until a client has authenticated: `auth TOKEN` is short.
+   */
+  get maxLine(): number {
+    return this.#maxLine;
+  }
+
+  set maxLine(value: number) {
+    this.#maxLine = Math.min(value, MAX_LINE);
   }
 
   /** Bytes of an unfinished line or relay held between chunks. */
@@ -83,13 +103,16 @@ export class TextParser {
       if (lf < 0) {
         const rest = chunk.length - start;
         // One byte of slack for a `\r` that may precede the coming `\n`.
-        if (this.#partialLength + rest > MAX_LINE + 1) throw lineTooLong();
+        if (this.#partialLength + rest > this.#maxLine + 1) throw lineTooLong();
         this.#append(chunk.subarray(start));
         return;
       }
       let line = chunk.subarray(start, lf);
       start = lf + 1;
       if (this.#partialLength > 0) {
+        if (this.#partialLength + line.length > this.#maxLine + 1) {
+          throw lineTooLong();
+        }
         this.#append(line);
         line = this.#partial.subarray(0, this.#partialLength);
         this.#partial = new Uint8Array(0);
@@ -98,7 +121,7 @@ export class TextParser {
       if (line.length > 0 && line[line.length - 1] === CR) {
         line = line.subarray(0, line.length - 1);
       }
-      if (line.length > MAX_LINE) throw lineTooLong();
+      if (line.length > this.#maxLine) throw lineTooLong();
       this.#line(line);
     }
   }
@@ -132,13 +155,24 @@ export class TextParser {
       }
       case State.RelayBody: {
         if (line.length === 0) return this.#endRelay();
-        // Joined with `\n`: count the separator of every line but the first.
-        const added = line.length + (this.#body.length > 0 ? 1 : 0);
-        if (this.#bodyLength + added <= MAX_BODY) {
-          this.#body.push(line.slice());
+        // Joined with `\n`: every line but the first adds a separator.
+        const separator = this.#bodyLines > 0 ? 1 : 0;
+        this.#bodyLines++;
+        const length = this.#bodyLength + separator + line.length;
+        if (length <= MAX_BODY) {
+          if (length > this.#body.length) {
+            const grown = new Uint8Array(
+              Math.min(Math.max(length, this.#body.length * 2, 256), MAX_BODY),
+            );
+            grown.set(this.#body.subarray(0, this.#bodyStored));
+            this.#body = grown;
+          }
+          if (separator === 1) this.#body[this.#bodyStored++] = LF;
+          this.#body.set(line, this.#bodyStored);
           this.#bodyStored += line.length;
         }
-        this.#bodyLength += added;
+        // Past the limit the bytes are only counted, for the error line.
+        this.#bodyLength = length;
         return;
       }
     }
@@ -147,21 +181,15 @@ export class TextParser {
   #endRelay(): void {
     const ids = this.#ids;
     const length = this.#bodyLength;
-    const parts = this.#body;
+    const body = this.#body.slice(0, this.#bodyStored);
     this.#state = State.Command;
     this.#ids = [];
-    this.#body = [];
+    this.#body = new Uint8Array(0);
     this.#bodyLength = 0;
     this.#bodyStored = 0;
+    this.#bodyLines = 0;
     if (length > MAX_BODY) {
       return this.#onCommand({ type: "error", message: bodyTooLarge(length) });
-    }
-    const body = new Uint8Array(length);
-    let offset = 0;
-    for (const part of parts) {
-      if (offset > 0) body[offset++] = LF;
-      body.set(part, offset);
-      offset += part.length;
     }
     this.#onCommand({ type: "relay", ids, body });
   }
