@@ -98,6 +98,8 @@ export class Hub implements AsyncDisposable {
   #active = 0;
   #stamp = 0;
   #ticker: ReturnType<typeof setInterval>;
+  #tickMs: number;
+  #lastTick: number;
   #backoff: ReturnType<typeof setTimeout> | undefined;
   /** Ends an accept backoff early, for shutdown. */
   #wake: () => void = () => {};
@@ -129,7 +131,9 @@ export class Hub implements AsyncDisposable {
       config.pingInterval,
       config.writeTimeout,
     ) / 4;
-    this.#ticker = setInterval(this.#tick, Math.max(5, Math.min(1000, tick)));
+    this.#tickMs = Math.max(5, Math.min(1000, tick));
+    this.#lastTick = performance.now();
+    this.#ticker = setInterval(this.#tick, this.#tickMs);
     this.#accepting = this.#accept();
   }
 
@@ -471,7 +475,12 @@ export class Hub implements AsyncDisposable {
 
   #tick = (): void => {
     const now = performance.now();
-    for (const session of this.#sessions) session.tick(now);
+    // A tick that comes late means the hub itself was busy: no write could
+    // complete and no read be seen meanwhile. That time is not the peers'
+    // doing, so it does not count against their timeouts.
+    const late = Math.max(0, now - this.#lastTick - 2 * this.#tickMs);
+    this.#lastTick = now;
+    for (const session of this.#sessions) session.tick(now, late);
   };
 
   /**

@@ -541,10 +541,20 @@ export class Session {
     this.#destroy(reason);
   }
 
-  /** Timers, checked by the hub's ticker: handshake, write progress, liveness. */
-  tick(now: number): void {
+  /**
+   * Timers, checked by the hub's ticker: handshake, write progress, liveness.
+   * `late` is how long the hub itself was stalled since the last tick.
+   */
+  tick(now: number, late = 0): void {
     if (this.#state === State.Closed) return;
     const config = this.#hub.config;
+    if (late > 0) {
+      // Time the hub spent stalled is nobody's fault: move the clocks on.
+      this.#acceptedAt += late;
+      this.#progressAt += late;
+      this.#lastRead += late;
+      this.#pingAt += late;
+    }
     if (!this.#authed || this.#dialect === Dialect.Unknown) {
       if (
         now - this.#acceptedAt >= config.handshakeTimeout &&
