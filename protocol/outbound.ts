@@ -118,6 +118,8 @@ export class OutboundQueue {
   #segments: Segment[] = [];
   #head = 0;
   #queued = 0;
+  /** SEGMENT_COST for each range not yet taken for writing. */
+  #overhead = 0;
   #writing = false;
   #scheduled = false;
   #closed = false;
@@ -151,7 +153,7 @@ export class OutboundQueue {
    * A limit on this holds even when a peer makes many tiny replies pile up.
    */
   get footprint(): number {
-    return this.#queued + SEGMENT_COST * (this.#segments.length - this.#head);
+    return this.#queued + this.#overhead;
   }
 
   /** Whether a write is in flight. */
@@ -196,6 +198,7 @@ export class OutboundQueue {
       last.end = end;
     } else {
       this.#segments.push({ buffer: bytes.buffer, start, end });
+      this.#overhead += SEGMENT_COST;
     }
     this.#queued += to - from;
     if (!this.#writing && !this.#scheduled) {
@@ -239,6 +242,7 @@ export class OutboundQueue {
     if (this.#closed) return;
     this.#closed = true;
     this.#segments = [];
+    this.#overhead = 0;
     this.#head = 0;
     this.#queued = 0;
     this.#wake();
@@ -312,6 +316,7 @@ export class OutboundQueue {
       }
     }
     this.#head += count;
+    this.#overhead -= SEGMENT_COST * count;
     if (this.#head === segments.length) {
       this.#segments = [];
       this.#head = 0;
