@@ -260,7 +260,7 @@ export function renderBenchmarks(report: SuiteReport): string {
     "",
     ...notes(report),
     "",
-    "Where the hub's time goes under each workload (`deno task profile a|b|c|d`), and how its read and write paths are built, is in [docs/PERFORMANCE.md](docs/PERFORMANCE.md).",
+    "Every msghub hub here ran with its metrics endpoint on (`--metrics-port 0`); the counters behind it are kept whatever the flags. A side-by-side run of workload a with and without the endpoint, where the throughput stayed within 3%, is in [docs/PERFORMANCE.md](docs/PERFORMANCE.md), with where the hub's time goes under each workload (`deno task profile a|b|c|d`) and how its read and write paths are built.",
     "",
     "## Every round",
     "",
