@@ -1,14 +1,4 @@
-import {
-  ARENA_LARGE,
-  deliverSize,
-  encodeReceipt,
-  encodeTextDeliver,
-  HEADER_SIZE,
-  OutboundArena,
-  readU32,
-  readU64,
-  writeDeliverHead,
-} from "../protocol/mod.ts";
+import { OutboundArena } from "../protocol/mod.ts";
 import { CloseReason } from "./close_reason.ts";
 import {
   type HubConfig,
@@ -21,12 +11,8 @@ import {
   type HubCounters as Counters,
   type HubMetrics,
 } from "./metrics.ts";
+import { Fanout } from "./fanout.ts";
 import { Dialect, Session } from "./session.ts";
-
-/** Ids above this cannot be a number without loss; the hub never gives them out. */
-const MAX_SAFE_HIGH = 0x1f_ffff;
-const TWO_32 = 0x1_0000_0000;
-const MAX_SAFE_ID = BigInt(Number.MAX_SAFE_INTEGER);
 
 /** Counts of the hub's connections, for tests and operators. */
 export interface HubStats {
@@ -89,6 +75,8 @@ export class Hub implements AsyncDisposable {
   readonly counters: Counters = new HubCounters();
   /** Where outbound frames are written, shared by every session. */
   readonly arena: OutboundArena = new OutboundArena();
+  /** Relays messages to the registered clients. */
+  readonly fanout: Fanout;
   #listener: HubListener;
   #sessions = new Set<Session>();
   #registry = new Map<number, Session>();
@@ -96,7 +84,6 @@ export class Hub implements AsyncDisposable {
   #running = new Set<Promise<void>>();
   #nextId = 1;
   #active = 0;
-  #stamp = 0;
   #ticker: ReturnType<typeof setInterval>;
   #tickMs: number;
   #lastTick: number;
@@ -109,18 +96,18 @@ export class Hub implements AsyncDisposable {
   /** Sessions waiting for their turn: see {@linkcode Hub.turn}. */
   #turns: Array<() => void> = [];
   #turnChannel = new MessageChannel();
-  /** The receivers of the relay being handled; reused to spare allocations. */
-  #targets: Session[] = [];
-  /** The DELIVER frame of the relay being handled: #frame[#frameStart..#frameEnd). */
-  #frame: Uint8Array = new Uint8Array(0);
-  #frameStart = 0;
-  #frameEnd = 0;
 
   /** Use {@linkcode serve}. */
   constructor(listener: HubListener, config: HubConfig) {
     this.#listener = listener;
     this.config = config;
     this.stallMark = Math.floor(config.maxPending / 2);
+    this.fanout = new Fanout(
+      this.#registry,
+      this.arena,
+      this.counters,
+      this.stallMark,
+    );
     this.#turnChannel.port1.onmessage = () => {
       const waiting = this.#turns;
       this.#turns = [];
@@ -302,164 +289,6 @@ export class Hub implements AsyncDisposable {
   listFor(session: Session): number[] {
     this.#sorted ??= [...this.#registry.keys()].sort((a, b) => a - b);
     return this.#sorted.filter((id) => id !== session.id);
-  }
-
-  /**
-   * Relays a RELAY or RELAY_RECEIPTED whose payload is `source[start..end)`.
-   * The DELIVER frame is built once and the same bytes are queued for every
-   * receiver. When the parser handed over its own buffer (`owned`), a large
-   * frame is built in place over the ids.
-   */
-  relayFrame(
-    sender: Session,
-    source: Uint8Array,
-    start: number,
-    end: number,
-    owned: boolean,
-    receipted: boolean,
-  ): void {
-    const n = source[start]!;
-    const bodyStart = start + 1 + n * 8;
-    const stamp = ++this.#stamp;
-    const targets = this.#targets;
-    let unknown: bigint[] | null = null;
-    for (let offset = start + 1; offset < bodyStart; offset += 8) {
-      const high = readU32(source, offset);
-      const target = high <= MAX_SAFE_HIGH
-        ? this.#registry.get(high * TWO_32 + readU32(source, offset + 4))
-        : undefined;
-      if (target === undefined) {
-        this.counters.unknownReceivers++;
-        if (receipted) {
-          const id = readU64(source, offset);
-          unknown ??= [];
-          if (!unknown.includes(id)) unknown.push(id);
-        }
-      } else if (target.stamp !== stamp) {
-        target.stamp = stamp;
-        targets.push(target);
-      }
-    }
-    // Every id is read before an owned buffer's ids are overwritten by the frame.
-    const delivered = this.#deliver(sender, source, bodyStart, end, owned);
-    this.counters.relays++;
-    this.counters.deliveries += delivered;
-    if (receipted) sender.send(encodeReceipt(delivered, unknown ?? []));
-  }
-
-  /** Relays a text-dialect relay; returns what the `relayed` line reports. */
-  relayText(
-    sender: Session,
-    ids: readonly bigint[],
-    body: Uint8Array,
-  ): { delivered: number; unknown: bigint[] } {
-    const stamp = ++this.#stamp;
-    const targets = this.#targets;
-    const unknown: bigint[] = [];
-    for (const id of ids) {
-      const target = id <= MAX_SAFE_ID
-        ? this.#registry.get(Number(id))
-        : undefined;
-      if (target === undefined) {
-        this.counters.unknownReceivers++;
-        if (!unknown.includes(id)) unknown.push(id);
-      } else if (target.stamp !== stamp) {
-        target.stamp = stamp;
-        targets.push(target);
-      }
-    }
-    // Lay the body out as an owned relay frame, with room for the DELIVER head.
-    const frame = new Uint8Array(HEADER_SIZE + 8 + body.length);
-    frame.set(body, HEADER_SIZE + 8);
-    const delivered = this.#deliver(
-      sender,
-      frame,
-      HEADER_SIZE + 8,
-      frame.length,
-      true,
-    );
-    this.counters.relays++;
-    this.counters.deliveries += delivered;
-    return { delivered, unknown };
-  }
-
-  /**
-   * Queues one relay, whose body is `source[bodyStart..end)`, for the
-   * collected targets: the DELIVER frame, and the text delivery, are each
-   * built once and shared. Returns how many it was queued for.
-   */
-  #deliver(
-    sender: Session,
-    source: Uint8Array,
-    bodyStart: number,
-    end: number,
-    owned: boolean,
-  ): number {
-    const targets = this.#targets;
-    let built = false;
-    let text: Uint8Array | null = null;
-    let delivered = 0;
-    for (let i = 0; i < targets.length; i++) {
-      const target = targets[i]!;
-      let queued: boolean;
-      if (target.dialect === Dialect.Binary) {
-        if (!built) {
-          this.#buildDeliver(sender, source, bodyStart, end, owned);
-          built = true;
-        }
-        queued = target.sendRange(
-          this.#frame,
-          this.#frameStart,
-          this.#frameEnd,
-        );
-      } else {
-        text ??= encodeTextDeliver(sender.id, source.subarray(bodyStart, end));
-        queued = target.send(text);
-      }
-      if (queued) {
-        delivered++;
-        if (target.queue.queued > this.stallMark) sender.pressure = target;
-      }
-    }
-    targets.length = 0;
-    return delivered;
-  }
-
-  /** Builds a DELIVER frame into #frame[#frameStart..#frameEnd). */
-  #buildDeliver(
-    sender: Session,
-    source: Uint8Array,
-    bodyStart: number,
-    end: number,
-    owned: boolean,
-  ): void {
-    const bodyLength = end - bodyStart;
-    const size = deliverSize(bodyLength);
-    if (owned && bodyLength >= ARENA_LARGE) {
-      // The frame's head goes over the last ids, right before the body.
-      this.#frame = source;
-      this.#frameStart = bodyStart - HEADER_SIZE - 8;
-    } else if (size >= ARENA_LARGE) {
-      this.#frame = new Uint8Array(size);
-      this.#frameStart = 0;
-      this.#frame.set(source.subarray(bodyStart, end), HEADER_SIZE + 8);
-    } else {
-      const at = this.arena.claim(size);
-      const chunk = this.arena.chunk;
-      const head = at + HEADER_SIZE + 8;
-      if (bodyLength <= 64) {
-        // A view and a memcpy cost more than a short loop.
-        for (let i = 0; i < bodyLength; i++) {
-          chunk[head + i] = source[bodyStart + i]!;
-        }
-      } else {
-        chunk.set(source.subarray(bodyStart, end), head);
-      }
-      this.#frame = chunk;
-      this.#frameStart = at;
-    }
-    this.#frameEnd = this.#frameStart + size;
-    writeDeliverHead(this.#frame, this.#frameStart, sender.id, bodyLength);
   }
 
   /**

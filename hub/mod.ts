@@ -14,6 +14,7 @@
  */
 export { type Hub, type HubStats, serve } from "./hub.ts";
 export { CloseReason } from "./close_reason.ts";
+export type { Fanout } from "./fanout.ts";
 export { Dialect, type Session } from "./session.ts";
 export { HubCounters, type HubMetrics } from "./metrics.ts";
 export {

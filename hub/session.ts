@@ -405,10 +405,10 @@ export class Session {
         this.send(encodeListReply(this.#hub.listFor(this)));
         return;
       case Kind.Relay:
-        this.#hub.relayFrame(this, source, start, end, owned, false);
+        this.#hub.fanout.relayFrame(this, source, start, end, owned, false);
         return;
       case Kind.RelayReceipted:
-        this.#hub.relayFrame(this, source, start, end, owned, true);
+        this.#hub.fanout.relayFrame(this, source, start, end, owned, true);
         return;
       case Kind.Ping:
         this.send(PONG);
@@ -450,7 +450,7 @@ export class Session {
         if (this.#auth(command.token)) this.#line("auth ok");
         return;
       case "relay": {
-        const { delivered, unknown } = this.#hub.relayText(
+        const { delivered, unknown } = this.#hub.fanout.relayText(
           this,
           command.ids,
           command.body,
