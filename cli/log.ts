@@ -31,6 +31,99 @@ export interface LoggerOptions {
 const encoder = new TextEncoder();
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
+/** Log lines waiting past this many bytes are dropped, and counted. */
+const BACKLOG_LIMIT = 1024 * 1024;
+
+/**
+ * Writes lines to stderr without ever blocking the hub: lines queue, and one
+ * asynchronous loop writes them. When stderr cannot keep up (a full pipe, a
+ * slow terminal), lines past a 1 MiB backlog are dropped and a line saying
+ * how many follows, rather than the hub's thread waiting on a write.
+ *
+ * @example Lines written in order
+ * ```ts ignore
+ * import { StderrSink } from "./log.ts";
+ * const sink = new StderrSink();
+ * sink.write("one");
+ * sink.write("two");
+ * await sink.flush();
+ * ```
+ */
+export class StderrSink {
+  #pending: string[] = [];
+  #bytes = 0;
+  #dropped = 0;
+  #writing: Promise<void> | null = null;
+  #out: (data: Uint8Array) => Promise<number>;
+
+  /** @param out where bytes go; stderr unless a test says otherwise */
+  constructor(
+    out: (data: Uint8Array) => Promise<number> = (data) =>
+      Deno.stderr.write(data),
+  ) {
+    this.#out = out;
+  }
+
+  /** Makes the line that reports how many lines were dropped. */
+  notice: (dropped: number) => string = (dropped) =>
+    `${dropped} log lines dropped: stderr is not keeping up`;
+
+  /** Queues one line (without its line end). */
+  write = (line: string): void => {
+    if (this.#bytes + line.length > BACKLOG_LIMIT) {
+      this.#dropped++;
+      return;
+    }
+    this.#pending.push(line + "\n");
+    this.#bytes += line.length + 1;
+    this.#writing ??= this.#run();
+  };
+
+  /** Resolves once every queued line is written (or stderr has failed). */
+  async flush(): Promise<void> {
+    while (this.#writing !== null) await this.#writing;
+  }
+
+  async #run(): Promise<void> {
+    try {
+      while (this.#pending.length > 0) {
+        let data = encoder.encode(this.#pending.join(""));
+        this.#pending = [];
+        this.#bytes = 0;
+        while (data.length > 0) {
+          data = data.subarray(await this.#out(data));
+        }
+        if (this.#dropped > 0 && this.#pending.length === 0) {
+          this.#pending.push(this.notice(this.#dropped) + "\n");
+          this.#dropped = 0;
+        }
+      }
+    } catch {
+      // Stderr is gone: there is nobody left to tell.
+      this.#pending = [];
+      this.#bytes = 0;
+    } finally {
+      this.#writing = null;
+    }
+  }
+}
+
+/** One log line in `format`, as {@linkcode createLogger} writes it. */
+export function formatLine(
+  format: LogFormat,
+  level: LogLevel,
+  message: string,
+  fields: Fields,
+  time: Date = new Date(),
+): string {
+  return (format === "json" ? jsonLine : textLine)(
+    time,
+    level,
+    message,
+    fields,
+  );
+}
+
 function toStderr(line: string): void {
   Deno.stderr.writeSync(encoder.encode(line + "\n"));
 }
