@@ -19,7 +19,13 @@ import {
   stringFlag,
   UsageError,
 } from "./flags.ts";
-import { createLogger, formatLine, LOG_LEVELS, StderrSink } from "./log.ts";
+import {
+  createLogger,
+  formatLine,
+  LOG_LEVELS,
+  type StderrSink,
+  stderrSink,
+} from "./log.ts";
 
 export const HUB_USAGE = `Usage: msghub hub [options]
 
@@ -133,7 +139,7 @@ export type HubCommandOptions = HubOptions & {
 /** Parses `msghub hub` flags into hub options. */
 export async function hubOptions(
   args: string[],
-  sink?: StderrSink,
+  sink: StderrSink = stderrSink,
 ): Promise<HubCommandOptions> {
   const flags = parseFlags(args, {
     string: [
@@ -173,18 +179,16 @@ export async function hubOptions(
       `Invalid --log-format: "${format}", expected text or json`,
     );
   }
-  if (sink !== undefined) {
-    sink.notice = (dropped) =>
-      formatLine(format, "warn", "log lines dropped", {
-        count: dropped,
-        reason: "stderr is not keeping up",
-      });
-  }
+  sink.notice = (dropped) =>
+    formatLine(format, "warn", "log lines dropped", {
+      count: dropped,
+      reason: "stderr is not keeping up",
+    });
   const options: HubOptions = {
     logger: createLogger({
       level: level as LogLevel,
       format,
-      ...(sink === undefined ? {} : { write: sink.write }),
+      write: sink.write,
     }),
   };
   const set = <K extends keyof HubOptions>(
@@ -217,13 +221,11 @@ export async function hubOptions(
 
 /** Runs `msghub hub ARGS`; resolves to the exit code. */
 export async function hubCommand(args: string[]): Promise<number> {
-  const code = await runHub(args, SINK);
-  await SINK.flush();
+  const code = await runHub(args, stderrSink);
+  // The log lines go out without ever blocking the hub: see StderrSink.
+  await stderrSink.flush();
   return code;
 }
-
-/** The hub's log lines go out without ever blocking it: see StderrSink. */
-const SINK = new StderrSink();
 
 async function runHub(args: string[], sink: StderrSink): Promise<number> {
   let options: HubCommandOptions;

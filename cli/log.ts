@@ -22,7 +22,7 @@ export interface LoggerOptions {
   level: LogLevel;
   /** `text`: `TIME LEVEL message key=value ...`; `json`: one object a line. */
   format: LogFormat;
-  /** Where each line goes, without its line end. Default: stderr. */
+  /** Where each line goes, without its line end. Default: {@linkcode stderrSink}. */
   write?: (line: string) => void;
   /** The clock. Default: `new Date()`. */
   now?: () => Date;
@@ -124,9 +124,8 @@ export function formatLine(
   );
 }
 
-function toStderr(line: string): void {
-  Deno.stderr.writeSync(encoder.encode(line + "\n"));
-}
+/** The process's one stderr sink: every logger that is given no `write`. */
+export const stderrSink: StderrSink = new StderrSink();
 
 /**
  * A hub logger writing one line per event. In JSON a line is
@@ -153,7 +152,7 @@ function toStderr(line: string): void {
  */
 export function createLogger(options: LoggerOptions): HubLogger {
   const minimum = LOG_LEVELS[options.level];
-  const write = options.write ?? toStderr;
+  const write = options.write ?? stderrSink.write;
   const now = options.now ?? (() => new Date());
   const format = options.format === "json" ? jsonLine : textLine;
   return (level, message, fields) => {

@@ -165,7 +165,8 @@ export class Fanout {
         );
       } else {
         text ??= encodeTextDeliver(sender.id, source.subarray(bodyStart, end));
-        queued = target.send(text);
+        // The same bytes for every text receiver: `send` would copy small ones.
+        queued = target.sendRange(text, 0, text.length);
       }
       if (queued) {
         delivered++;

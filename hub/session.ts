@@ -200,11 +200,7 @@ export class Session {
         }
         if (this.#state !== State.Open) {
           // Dropped unread, but a flood still waits its turn like any read.
-          this.#unyielded += n;
-          if (this.#unyielded >= FAIR_SHARE) {
-            this.#unyielded = 0;
-            await this.#hub.turn();
-          }
+          if (this.#turnDue(n)) await this.#hub.turn();
           continue;
         }
         this.#lastRead = performance.now();
@@ -221,11 +217,7 @@ export class Session {
           this.#filled(n);
         }
         if (this.pressure !== null) await this.#stall();
-        this.#unyielded += n;
-        if (this.#unyielded >= FAIR_SHARE) {
-          this.#unyielded = 0;
-          await this.#hub.turn();
-        }
+        if (this.#turnDue(n)) await this.#hub.turn();
       }
     } catch (error) {
       if (!isConnectionError(error)) {
@@ -285,6 +277,17 @@ export class Session {
         this.#frames !== null ? error.message : fatal.text,
       );
     }
+  }
+
+  /**
+   * Counts `n` bytes read; true once FAIR_SHARE have been read in a row, when
+   * the session should let every other socket be polled before reading on.
+   */
+  #turnDue(n: number): boolean {
+    this.#unyielded += n;
+    if (this.#unyielded < FAIR_SHARE) return false;
+    this.#unyielded = 0;
+    return true;
   }
 
   /**
