@@ -2,6 +2,7 @@
 import { MAX_LIST_IDS } from "../protocol/mod.ts";
 import {
   ConfigError,
+  type HubClusterOptions,
   type HubOptions,
   type LogLevel,
   type MetricsOptions,
@@ -54,6 +55,15 @@ Options:
   --log-level LEVEL         debug, info, warn or error (default info)
   --log-format FORMAT       text or json: one line per event on stderr
                             (default text)
+  --cluster URLS            join a cluster of hubs over NATS, e.g.
+                            nats://127.0.0.1:4222[,nats://...] (the NATS
+                            server needs JetStream: nats-server -js)
+  --cluster-name NAME       hubs with the same name form one cluster
+                            (default msghub)
+  --cluster-heartbeat TIME  time between heartbeats to the other hubs
+                            (default 500ms)
+  --cluster-dead-after TIME silence after which a hub is taken for dead
+                            (default 3s)
   -h, --help                show this help
 
 TIME is a number with ms, s, m or h (plain numbers are milliseconds);
@@ -129,6 +139,31 @@ function metricsOptions(flags: ParsedFlags): MetricsOptions | null {
   return { hostname: hostname ?? "127.0.0.1", port };
 }
 
+function clusterFlags(flags: ParsedFlags): HubClusterOptions | undefined {
+  const servers = stringFlag(flags, "cluster");
+  const name = stringFlag(flags, "cluster-name");
+  const heartbeat = durationFlag(flags, "cluster-heartbeat");
+  const deadAfter = durationFlag(flags, "cluster-dead-after");
+  if (servers === undefined) {
+    const stray = name !== undefined
+      ? "cluster-name"
+      : heartbeat !== undefined
+      ? "cluster-heartbeat"
+      : deadAfter !== undefined
+      ? "cluster-dead-after"
+      : null;
+    if (stray !== null) {
+      throw new UsageError(`Option --${stray} needs --cluster`);
+    }
+    return undefined;
+  }
+  const cluster: HubClusterOptions = { servers: servers.split(",") };
+  if (name !== undefined) cluster.name = name;
+  if (heartbeat !== undefined) cluster.heartbeat = heartbeat;
+  if (deadAfter !== undefined) cluster.deadAfter = deadAfter;
+  return cluster;
+}
+
 /** `msghub hub` options: the hub's, and the command's own. */
 export type HubCommandOptions = HubOptions & {
   help: boolean;
@@ -159,6 +194,10 @@ export async function hubOptions(
       "tls-key",
       "metrics-port",
       "metrics-host",
+      "cluster",
+      "cluster-name",
+      "cluster-heartbeat",
+      "cluster-dead-after",
     ],
     boolean: ["help", "insecure"],
     alias: { h: "help" },
@@ -208,6 +247,7 @@ export async function hubOptions(
   set("maxStall", durationFlag(flags, "max-stall"));
   set("token", await readToken(flags));
   set("tls", await readKeyPair(flags));
+  set("cluster", clusterFlags(flags));
   const host = options.hostname ?? "127.0.0.1";
   if (
     !isLoopback(host) && options.token === undefined && flags.insecure !== true

@@ -1,4 +1,5 @@
 import { MAX_LIST_IDS, MAX_OUTBOUND_FRAME } from "../protocol/mod.ts";
+import type { ClusterOptions } from "./cluster/link.ts";
 
 /** Severity of a hub log event. */
 export type LogLevel = "debug" | "info" | "warn" | "error";
@@ -44,6 +45,23 @@ export interface HubOptions {
   tls?: TlsKeyPair;
   /** Where log events go. Default: nowhere. */
   logger?: HubLogger;
+  /**
+   * Joins a cluster of hubs over NATS (docs/CLUSTER.md). Without it the hub
+   * stands alone and loads nothing of NATS.
+   */
+  cluster?: HubClusterOptions;
+}
+
+/** How a hub joins a cluster; see {@linkcode HubOptions.cluster}. */
+export interface HubClusterOptions {
+  /** NATS server URLs, e.g. `nats://127.0.0.1:4222`; at least one. */
+  servers: string[];
+  /** Hubs with the same name form one cluster. Default `msghub`. */
+  name?: string;
+  /** Milliseconds between heartbeats to the other hubs. Default 500. */
+  heartbeat?: number;
+  /** Milliseconds of silence after which a hub is taken for dead. Default 3,000. */
+  deadAfter?: number;
 }
 
 /**
@@ -95,6 +113,8 @@ export interface HubConfig {
   tls: TlsKeyPair | null;
   /** Where log events go; a no-op when none was given. */
   logger: HubLogger;
+  /** The cluster to join; `null` for a hub on its own. */
+  cluster: ClusterOptions | null;
 }
 
 /** The spec's defaults. */
@@ -108,6 +128,9 @@ export const DEFAULTS = {
   pingInterval: 30_000,
   drainTimeout: 5_000,
   maxStall: 10,
+  clusterName: "msghub",
+  clusterHeartbeat: 500,
+  clusterDeadAfter: 3_000,
 } as const;
 
 /** Raised for an option that cannot be used. */
@@ -158,6 +181,47 @@ function keyPair(tls: TlsKeyPair | undefined): TlsKeyPair | null {
     cert: pem("cert", tls.cert, /-----BEGIN CERTIFICATE-----/),
     key: pem("key", tls.key, /-----BEGIN [A-Z ]*PRIVATE KEY-----/),
   };
+}
+
+/** Checks the cluster options; see {@linkcode HubClusterOptions}. */
+function clusterOptions(
+  cluster: HubClusterOptions | undefined,
+): ClusterOptions | null {
+  if (cluster === undefined) return null;
+  const servers = cluster.servers.map((server) => server.trim()).filter((
+    server,
+  ) => server !== "");
+  if (servers.length === 0) {
+    throw new ConfigError(
+      "Invalid option: cluster needs at least one NATS server URL, e.g. nats://127.0.0.1:4222",
+    );
+  }
+  for (const server of servers) {
+    if (!/^((nats|tls):\/\/)?[^\s/]+(:\d+)?$/.test(server)) {
+      throw new ConfigError(
+        `Invalid option: cluster server "${server}" is not a NATS URL like nats://HOST:PORT`,
+      );
+    }
+  }
+  const name = cluster.name ?? DEFAULTS.clusterName;
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(name)) {
+    throw new ConfigError(
+      `Invalid option: cluster-name "${name}" may only hold letters, digits, "_" and "-" (1 to 64)`,
+    );
+  }
+  const heartbeatMs = integer(
+    "cluster-heartbeat",
+    cluster.heartbeat ?? DEFAULTS.clusterHeartbeat,
+    10,
+    60_000,
+  );
+  const deadAfterMs = integer(
+    "cluster-dead-after",
+    cluster.deadAfter ?? DEFAULTS.clusterDeadAfter,
+    2 * heartbeatMs,
+    600_000,
+  );
+  return { servers, name, heartbeatMs, deadAfterMs };
 }
 
 /** Resolves options into a config, throwing {@linkcode ConfigError} on a bad one. */
@@ -221,5 +285,6 @@ export function resolveConfig(options: HubOptions = {}): HubConfig {
     token: token === undefined ? null : new TextEncoder().encode(token),
     tls: keyPair(options.tls),
     logger: options.logger ?? (() => {}),
+    cluster: clusterOptions(options.cluster),
   };
 }

@@ -180,5 +180,69 @@ export function formatMetrics(metrics: HubMetrics): string {
       value,
     })),
   );
+  const k = metrics.cluster;
+  if (k === null) return out;
+  gauge("cluster_hub", "This hub's number in its cluster.", k.hub);
+  gauge("cluster_hubs", "Other hubs of the cluster this hub knows.", k.hubs);
+  gauge(
+    "cluster_remote_clients",
+    "Clients registered on the other hubs.",
+    k.remoteClients,
+  );
+  gauge(
+    "cluster_connected",
+    "1 while the hub is connected to NATS, else 0.",
+    k.connected ? 1 : 0,
+  );
+  counter(
+    "cluster_relays_sent",
+    "Relays sent on to other hubs, one per relay and hub.",
+    k.relaysOut,
+  );
+  counter(
+    "cluster_batches_sent",
+    "NATS messages carrying relays to other hubs.",
+    k.batchesOut,
+  );
+  counter(
+    "cluster_relays_received",
+    "Relays received from other hubs.",
+    k.relaysIn,
+  );
+  counter(
+    "cluster_batches_received",
+    "NATS messages carrying relays from other hubs.",
+    k.batchesIn,
+  );
+  counter(
+    "cluster_gaps",
+    "Relay messages from other hubs found missing by their sequence numbers.",
+    k.gaps,
+  );
+  counter(
+    "cluster_publish_errors",
+    "Messages to the cluster that NATS would not take.",
+    k.publishErrors,
+  );
+  counter(
+    "cluster_bad_messages",
+    "Malformed messages from other hubs, dropped.",
+    k.badMessages,
+  );
+  counter(
+    "cluster_disconnects",
+    "Times the connection to NATS was lost.",
+    k.disconnects,
+  );
+  counter(
+    "cluster_reconnects",
+    "Times the connection to NATS came back.",
+    k.reconnects,
+  );
+  counter(
+    "cluster_resyncs",
+    "Snapshots asked of other hubs after a missed presence message.",
+    k.resyncs,
+  );
   return out;
 }

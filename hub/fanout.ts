@@ -9,6 +9,9 @@ import {
   readU64,
   writeDeliverHead,
 } from "../protocol/mod.ts";
+import type { ClusterLink } from "./cluster/link.ts";
+import type { RemoteHub } from "./cluster/view.ts";
+import type { RecordView } from "./cluster/wire.ts";
 import type { HubCounters } from "./metrics.ts";
 import { Dialect, type Session } from "./session.ts";
 
@@ -26,6 +29,10 @@ export class Fanout {
   #arena: OutboundArena;
   #counters: HubCounters;
   #stallMark: number;
+  /** The hub's link to its cluster, if it is in one. */
+  #cluster: ClusterLink | null;
+  /** Other hubs with receivers in the relay being handled. */
+  #remotes: RemoteHub[] = [];
   /** Numbers relays, so a receiver named twice is found at once. */
   #stamp = 0;
   /** The receivers of the relay being handled; reused to spare allocations. */
@@ -42,17 +49,20 @@ export class Fanout {
    * @param arena where DELIVER frames are written
    * @param counters bumped for relays, deliveries and unknown receivers
    * @param stallMark queued bytes past which a receiver makes its senders pause
+   * @param cluster the hub's link to its cluster; `null` for a lone hub
    */
   constructor(
     registry: ReadonlyMap<number, Session>,
     arena: OutboundArena,
     counters: HubCounters,
     stallMark: number,
+    cluster: ClusterLink | null = null,
   ) {
     this.#registry = registry;
     this.#arena = arena;
     this.#counters = counters;
     this.#stallMark = stallMark;
+    this.#cluster = cluster;
   }
 
   /**
@@ -76,10 +86,12 @@ export class Fanout {
     let unknown: bigint[] | null = null;
     for (let offset = start + 1; offset < bodyStart; offset += 8) {
       const high = readU32(source, offset);
-      const target = high <= MAX_SAFE_HIGH
-        ? this.#registry.get(high * TWO_32 + readU32(source, offset + 4))
-        : undefined;
+      const id = high <= MAX_SAFE_HIGH
+        ? high * TWO_32 + readU32(source, offset + 4)
+        : -1;
+      const target = id < 0 ? undefined : this.#registry.get(id);
       if (target === undefined) {
+        if (id >= 0 && this.#remote(id, stamp, receipted)) continue;
         this.#counters.unknownReceivers++;
         if (receipted) {
           const id = readU64(source, offset);
@@ -91,11 +103,21 @@ export class Fanout {
         targets.push(target);
       }
     }
+    const forwarded = this.#forward(sender.id, source, bodyStart, end);
     // Every id is read before an owned buffer's ids are overwritten by the frame.
-    const delivered = this.#deliver(sender, source, bodyStart, end, owned);
+    const delivered = this.#deliver(
+      sender.id,
+      sender,
+      source,
+      bodyStart,
+      end,
+      owned,
+    );
     this.#counters.relays++;
     this.#counters.deliveries += delivered;
-    if (receipted) sender.send(encodeReceipt(delivered, unknown ?? []));
+    if (receipted) {
+      sender.send(encodeReceipt(delivered + forwarded, unknown ?? []));
+    }
   }
 
   /** Relays a text-dialect relay; returns what the `relayed` line reports. */
@@ -108,10 +130,10 @@ export class Fanout {
     const targets = this.#targets;
     const unknown: bigint[] = [];
     for (const id of ids) {
-      const target = id <= MAX_SAFE_ID
-        ? this.#registry.get(Number(id))
-        : undefined;
+      const number = id <= MAX_SAFE_ID ? Number(id) : -1;
+      const target = number < 0 ? undefined : this.#registry.get(number);
       if (target === undefined) {
+        if (number >= 0 && this.#remote(number, stamp, true)) continue;
         this.#counters.unknownReceivers++;
         if (!unknown.includes(id)) unknown.push(id);
       } else if (target.stamp !== stamp) {
@@ -119,10 +141,12 @@ export class Fanout {
         targets.push(target);
       }
     }
+    const forwarded = this.#forward(sender.id, body, 0, body.length);
     // Lay the body out as an owned relay frame, with room for the DELIVER head.
     const frame = new Uint8Array(HEADER_SIZE + 8 + body.length);
     frame.set(body, HEADER_SIZE + 8);
     const delivered = this.#deliver(
+      sender.id,
       sender,
       frame,
       HEADER_SIZE + 8,
@@ -131,16 +155,86 @@ export class Fanout {
     );
     this.#counters.relays++;
     this.#counters.deliveries += delivered;
-    return { delivered, unknown };
+    return { delivered: delivered + forwarded, unknown };
+  }
+
+  /**
+   * Delivers a relay that another hub of the cluster sent on: `record` tells
+   * where its sender, receiver ids and body are in `source`. Receivers that
+   * left meanwhile are counted and skipped.
+   */
+  relayRemote(source: Uint8Array, record: RecordView, owned: boolean): void {
+    const stamp = ++this.#stamp;
+    const targets = this.#targets;
+    const idsEnd = record.idsStart + 8 * record.n;
+    for (let offset = record.idsStart; offset < idsEnd; offset += 8) {
+      const high = readU32(source, offset);
+      const target = high <= MAX_SAFE_HIGH
+        ? this.#registry.get(high * TWO_32 + readU32(source, offset + 4))
+        : undefined;
+      if (target === undefined) {
+        this.#counters.unknownReceivers++;
+      } else if (target.stamp !== stamp) {
+        target.stamp = stamp;
+        targets.push(target);
+      }
+    }
+    this.#counters.deliveries += this.#deliver(
+      record.sender,
+      null,
+      source,
+      record.bodyStart,
+      record.end,
+      owned,
+    );
+  }
+
+  /**
+   * Notes `id` as a receiver on another hub, if it is one there; de-duplicated
+   * when `exact` (a receipt counts it), else left to the receiving hub.
+   */
+  #remote(id: number, stamp: number, exact: boolean): boolean {
+    const hub = this.#cluster?.view.clients.get(id);
+    if (hub === undefined) return false;
+    if (hub.stamp !== stamp) {
+      hub.stamp = stamp;
+      hub.scratch.length = 0;
+      this.#remotes.push(hub);
+    }
+    if (!exact || !hub.scratch.includes(id)) hub.scratch.push(id);
+    return true;
+  }
+
+  /**
+   * Sends the relay on to each other hub with receivers in it, once per hub.
+   * Returns how many receivers that covers.
+   */
+  #forward(
+    sender: number,
+    body: Uint8Array,
+    bodyStart: number,
+    end: number,
+  ): number {
+    const remotes = this.#remotes;
+    if (remotes.length === 0) return 0;
+    let forwarded = 0;
+    for (const hub of remotes) {
+      this.#cluster!.forward(hub, sender, hub.scratch, body, bodyStart, end);
+      forwarded += hub.scratch.length;
+    }
+    remotes.length = 0;
+    return forwarded;
   }
 
   /**
    * Queues one relay, whose body is `source[bodyStart..end)`, for the
    * collected targets: the DELIVER frame, and the text delivery, are each
-   * built once and shared. Returns how many it was queued for.
+   * built once and shared. Returns how many it was queued for. A receiver
+   * left with much queued makes `sender`, if local, pause.
    */
   #deliver(
-    sender: Session,
+    senderId: number,
+    sender: Session | null,
     source: Uint8Array,
     bodyStart: number,
     end: number,
@@ -155,7 +249,7 @@ export class Fanout {
       let queued: boolean;
       if (target.dialect === Dialect.Binary) {
         if (!built) {
-          this.#buildDeliver(sender, source, bodyStart, end, owned);
+          this.#buildDeliver(senderId, source, bodyStart, end, owned);
           built = true;
         }
         queued = target.sendRange(
@@ -164,13 +258,15 @@ export class Fanout {
           this.#frameEnd,
         );
       } else {
-        text ??= encodeTextDeliver(sender.id, source.subarray(bodyStart, end));
+        text ??= encodeTextDeliver(senderId, source.subarray(bodyStart, end));
         // The same bytes for every text receiver: `send` would copy small ones.
         queued = target.sendRange(text, 0, text.length);
       }
       if (queued) {
         delivered++;
-        if (target.queue.queued > this.#stallMark) sender.pressure = target;
+        if (sender !== null && target.queue.queued > this.#stallMark) {
+          sender.pressure = target;
+        }
       }
     }
     targets.length = 0;
@@ -179,7 +275,7 @@ export class Fanout {
 
   /** Builds a DELIVER frame into #frame[#frameStart..#frameEnd). */
   #buildDeliver(
-    sender: Session,
+    senderId: number,
     source: Uint8Array,
     bodyStart: number,
     end: number,
@@ -211,6 +307,6 @@ export class Fanout {
       this.#frameStart = at;
     }
     this.#frameEnd = this.#frameStart + size;
-    writeDeliverHead(this.#frame, this.#frameStart, sender.id, bodyLength);
+    writeDeliverHead(this.#frame, this.#frameStart, senderId, bodyLength);
   }
 }

@@ -1,4 +1,6 @@
 import { OutboundArena } from "../protocol/mod.ts";
+import type { ClusterHost, ClusterLink } from "./cluster/link.ts";
+import type { RecordView } from "./cluster/wire.ts";
 import { CloseReason } from "./close_reason.ts";
 import {
   type HubConfig,
@@ -34,11 +36,22 @@ export interface HubStats {
  * if (hub.addr.port === 0) throw new Error("Expected a real port");
  * ```
  */
-export function serve(options: HubOptions = {}): Promise<Hub> {
-  let config: HubConfig;
+export async function serve(options: HubOptions = {}): Promise<Hub> {
+  const config = resolveConfig(options);
+  let cluster: ClusterLink | null = null;
+  if (config.cluster !== null) {
+    // NATS is loaded only by hubs that join a cluster.
+    const { joinCluster } = await import("./cluster/link.ts");
+    cluster = await joinCluster(config.cluster, (level, message, fields) => {
+      try {
+        config.logger(level, message, fields);
+      } catch {
+        // As in Hub.log.
+      }
+    });
+  }
   let listener: HubListener;
   try {
-    config = resolveConfig(options);
     const address = {
       hostname: config.hostname,
       port: config.port,
@@ -48,15 +61,24 @@ export function serve(options: HubOptions = {}): Promise<Hub> {
       ? Deno.listen(address)
       : Deno.listenTls({ ...address, ...config.tls });
   } catch (error) {
-    // A bad option or a taken port rejects, as from an async function.
-    return Promise.reject(error);
+    await cluster?.close();
+    throw error;
   }
-  const hub = new Hub(listener, config);
+  const hub = new Hub(listener, config, cluster);
+  if (cluster !== null) {
+    await cluster.start(hub.clusterHost());
+    hub.log("info", "joined cluster", {
+      cluster: config.cluster!.name,
+      hub: cluster.number,
+      server: cluster.server,
+      hubs: cluster.view.hubs.size,
+    });
+  }
   hub.log("info", "listening", {
     address: `${hub.addr.hostname}:${hub.addr.port}`,
     tls: config.tls !== null,
   });
-  return Promise.resolve(hub);
+  return hub;
 }
 
 /** What the hub accepts connections from: a TCP or a TLS listener. */
@@ -78,6 +100,7 @@ export class Hub implements AsyncDisposable {
   /** Relays messages to the registered clients. */
   readonly fanout: Fanout;
   #listener: HubListener;
+  #cluster: ClusterLink | null;
   #sessions = new Set<Session>();
   #registry = new Map<number, Session>();
   #sorted: number[] | null = null;
@@ -98,8 +121,13 @@ export class Hub implements AsyncDisposable {
   #turnChannel = new MessageChannel();
 
   /** Use {@linkcode serve}. */
-  constructor(listener: HubListener, config: HubConfig) {
+  constructor(
+    listener: HubListener,
+    config: HubConfig,
+    cluster: ClusterLink | null = null,
+  ) {
     this.#listener = listener;
+    this.#cluster = cluster;
     this.config = config;
     this.stallMark = Math.floor(config.maxPending / 2);
     this.fanout = new Fanout(
@@ -107,6 +135,7 @@ export class Hub implements AsyncDisposable {
       this.arena,
       this.counters,
       this.stallMark,
+      cluster,
     );
     this.#turnChannel.port1.onmessage = () => {
       const waiting = this.#turns;
@@ -161,6 +190,21 @@ export class Hub implements AsyncDisposable {
       queuedBytes,
       bytesOut,
       counters: { ...c, closed: { ...c.closed }, errors: [...c.errors] },
+      cluster: this.#cluster?.metrics() ?? null,
+    };
+  }
+
+  /** The hub as its cluster link sees it. */
+  clusterHost(): ClusterHost {
+    return {
+      localIds: () => this.#registry.keys(),
+      localCount: () => this.#registry.size,
+      deliverRemote: (source: Uint8Array, record: RecordView, owned) =>
+        this.fanout.relayRemote(source, record, owned),
+      presenceChanged: () => {
+        this.#sorted = null;
+      },
+      log: (level, message, fields) => this.log(level, message, fields),
     };
   }
 
@@ -238,8 +282,14 @@ export class Hub implements AsyncDisposable {
         // The peer is already gone; the read loop will see it.
       }
       this.counters.accepted++;
-      const refused = this.#active >= this.config.maxClients;
-      const session = new Session(this, conn, this.#nextId++, refused);
+      const id = this.#cluster === null
+        ? this.#nextId++
+        : this.#cluster.nextId();
+      if (id === null) {
+        this.log("error", "out of ids until NATS gives a new epoch", {});
+      }
+      const refused = id === null || this.#active >= this.config.maxClients;
+      const session = new Session(this, conn, id ?? 0, refused);
       this.#sessions.add(session);
       if (!refused) this.#active++;
       this.log("debug", "connect", { id: session.id, remote: session.remote });
@@ -253,6 +303,7 @@ export class Hub implements AsyncDisposable {
   register(session: Session): void {
     this.#registry.set(session.id, session);
     this.#sorted = null;
+    this.#cluster?.joined(session.id);
     this.log("debug", "registered", {
       id: session.id,
       dialect: session.dialect === Dialect.Binary ? "binary" : "text",
@@ -261,7 +312,10 @@ export class Hub implements AsyncDisposable {
 
   /** Hides a session from lists and relays; it may still be flushing. */
   unregister(session: Session): void {
-    if (this.#registry.delete(session.id)) this.#sorted = null;
+    if (this.#registry.delete(session.id)) {
+      this.#sorted = null;
+      this.#cluster?.left(session.id);
+    }
   }
 
   /** Forgets a closed session. */
@@ -287,7 +341,13 @@ export class Hub implements AsyncDisposable {
 
   /** Ids of every registered client but `session`, ascending. */
   listFor(session: Session): number[] {
-    this.#sorted ??= [...this.#registry.keys()].sort((a, b) => a - b);
+    if (this.#sorted === null) {
+      const ids = [...this.#registry.keys()];
+      if (this.#cluster !== null) {
+        for (const id of this.#cluster.view.clients.keys()) ids.push(id);
+      }
+      this.#sorted = ids.sort((a, b) => a - b);
+    }
     return this.#sorted.filter((id) => id !== session.id);
   }
 
@@ -324,6 +384,8 @@ export class Hub implements AsyncDisposable {
 
   async #drain(): Promise<void> {
     this.log("info", "shutting down", { clients: this.#registry.size });
+    // The other hubs stop listing and relaying to our clients now.
+    this.#cluster?.leave();
     try {
       this.#listener.close();
     } catch {
@@ -342,6 +404,7 @@ export class Hub implements AsyncDisposable {
     for (const session of this.#sessions) session.abort(CloseReason.Shutdown);
     await Promise.all(this.#running);
     clearInterval(this.#ticker);
+    await this.#cluster?.close();
     this.#turnChannel.port1.close();
     this.#turnChannel.port2.close();
   }

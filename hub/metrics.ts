@@ -1,4 +1,5 @@
 import { CloseReason } from "./close_reason.ts";
+import type { ClusterMetrics } from "./cluster/link.ts";
 
 /**
  * Counters the hub bumps as it runs. Plain number fields, so that counting on
@@ -50,4 +51,6 @@ export interface HubMetrics {
     closed: Record<CloseReason, number>;
     errors: number[];
   };
+  /** The cluster link's counters; `null` for a hub on its own. */
+  cluster: ClusterMetrics | null;
 }

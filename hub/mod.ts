@@ -13,6 +13,12 @@
  * @module
  */
 export { type Hub, type HubStats, serve } from "./hub.ts";
+export type {
+  ClusterHost,
+  ClusterMetrics,
+  ClusterOptions,
+} from "./cluster/link.ts";
+export type { RecordView } from "./cluster/wire.ts";
 export { CloseReason } from "./close_reason.ts";
 export type { Fanout } from "./fanout.ts";
 export { Dialect, type Session } from "./session.ts";
@@ -32,6 +38,7 @@ export {
 export {
   ConfigError,
   DEFAULTS,
+  type HubClusterOptions,
   type HubConfig,
   type HubLogger,
   type HubOptions,

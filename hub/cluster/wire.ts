@@ -1,0 +1,332 @@
+/**
+ * What hubs of a cluster say to each other over NATS: presence messages (who
+ * is registered where) and relay batches (messages for another hub's
+ * clients). Big-endian binary, like the client protocol; the layouts are in
+ * `docs/CLUSTER.md`. Pure code: nothing here touches NATS.
+ *
+ * @module
+ */
+
+/** Kinds of presence message, on the subject `msghub.<name>.presence`. */
+export const Presence = {
+  /** "I am alive": the sender's presence sequence number and client count. */
+  Heartbeat: 1,
+  /** Clients that registered and left since the last delta. */
+  Delta: 2,
+  /** One part of the sender's full list of clients. */
+  Snapshot: 3,
+  /** The sender is shutting down: forget its clients now. */
+  Bye: 4,
+  /** The sender has just joined: every hub, send a snapshot. */
+  Hello: 5,
+  /** The sender lost track of one hub: that hub, send a snapshot. */
+  Resync: 6,
+} as const;
+/** One of {@linkcode Presence}. */
+export type PresenceKind = typeof Presence[keyof typeof Presence];
+
+/** A decoded presence message. */
+export type PresenceMessage =
+  | { kind: typeof Presence.Heartbeat; hub: number; seq: number; count: number }
+  | {
+    kind: typeof Presence.Delta;
+    hub: number;
+    seq: number;
+    joined: number[];
+    left: number[];
+  }
+  | {
+    kind: typeof Presence.Snapshot;
+    hub: number;
+    seq: number;
+    part: number;
+    parts: number;
+    ids: number[];
+  }
+  | { kind: typeof Presence.Bye; hub: number; seq: number }
+  | { kind: typeof Presence.Hello; hub: number; seq: number }
+  | { kind: typeof Presence.Resync; hub: number; seq: number; target: number };
+
+/** Raised for a cluster message that cannot be decoded. */
+export class ClusterWireError extends Error {
+  /** @param message what is wrong with the message */
+  constructor(message: string) {
+    super(message);
+    this.name = "ClusterWireError";
+  }
+}
+
+const TWO_32 = 0x1_0000_0000;
+/** Bytes before a presence message's own fields: kind, hub, sequence. */
+const PRESENCE_HEAD = 9;
+
+function writeId(view: DataView, at: number, id: number): void {
+  view.setUint32(at, Math.floor(id / TWO_32));
+  view.setUint32(at + 4, id >>> 0);
+}
+
+function readId(view: DataView, at: number): number {
+  const high = view.getUint32(at);
+  if (high > 0x1f_ffff) {
+    throw new ClusterWireError(`id at byte ${at} is past 2^53`);
+  }
+  return high * TWO_32 + view.getUint32(at + 4);
+}
+
+function presence(
+  kind: PresenceKind,
+  hub: number,
+  seq: number,
+  rest: number,
+): { bytes: Uint8Array; view: DataView } {
+  const bytes = new Uint8Array(PRESENCE_HEAD + rest);
+  const view = new DataView(bytes.buffer);
+  bytes[0] = kind;
+  view.setUint32(1, hub);
+  view.setUint32(5, seq >>> 0);
+  return { bytes, view };
+}
+
+/** Encodes a presence message. */
+export function encodePresence(message: PresenceMessage): Uint8Array {
+  const { hub, seq } = message;
+  switch (message.kind) {
+    case Presence.Heartbeat: {
+      const { bytes, view } = presence(message.kind, hub, seq, 4);
+      view.setUint32(PRESENCE_HEAD, message.count);
+      return bytes;
+    }
+    case Presence.Delta: {
+      const { joined, left } = message;
+      const { bytes, view } = presence(
+        message.kind,
+        hub,
+        seq,
+        8 + 8 * (joined.length + left.length),
+      );
+      let at = PRESENCE_HEAD;
+      for (const list of [joined, left]) {
+        view.setUint32(at, list.length);
+        at += 4;
+        for (const id of list) {
+          writeId(view, at, id);
+          at += 8;
+        }
+      }
+      return bytes;
+    }
+    case Presence.Snapshot: {
+      const { ids } = message;
+      const { bytes, view } = presence(
+        message.kind,
+        hub,
+        seq,
+        8 + 8 * ids.length,
+      );
+      view.setUint16(PRESENCE_HEAD, message.part);
+      view.setUint16(PRESENCE_HEAD + 2, message.parts);
+      view.setUint32(PRESENCE_HEAD + 4, ids.length);
+      let at = PRESENCE_HEAD + 8;
+      for (const id of ids) {
+        writeId(view, at, id);
+        at += 8;
+      }
+      return bytes;
+    }
+    case Presence.Resync: {
+      const { bytes, view } = presence(message.kind, hub, seq, 4);
+      view.setUint32(PRESENCE_HEAD, message.target);
+      return bytes;
+    }
+    case Presence.Bye:
+    case Presence.Hello:
+      return presence(message.kind, hub, seq, 0).bytes;
+  }
+}
+
+/** Decodes a presence message, throwing {@linkcode ClusterWireError} on a bad one. */
+export function decodePresence(bytes: Uint8Array): PresenceMessage {
+  if (bytes.length < PRESENCE_HEAD) {
+    throw new ClusterWireError(`presence message of ${bytes.length} bytes`);
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const kind = bytes[0]!;
+  const hub = view.getUint32(1);
+  const seq = view.getUint32(5);
+  const need = (size: number): void => {
+    if (bytes.length !== size) {
+      throw new ClusterWireError(
+        `presence kind ${kind} is ${bytes.length} bytes, expected ${size}`,
+      );
+    }
+  };
+  const ids = (at: number, count: number): number[] => {
+    const out = new Array<number>(count);
+    for (let i = 0; i < count; i++) out[i] = readId(view, at + 8 * i);
+    return out;
+  };
+  switch (kind) {
+    case Presence.Heartbeat:
+      need(PRESENCE_HEAD + 4);
+      return { kind, hub, seq, count: view.getUint32(PRESENCE_HEAD) };
+    case Presence.Delta: {
+      if (bytes.length < PRESENCE_HEAD + 8) need(PRESENCE_HEAD + 8);
+      const joinedCount = view.getUint32(PRESENCE_HEAD);
+      const leftAt = PRESENCE_HEAD + 4 + 8 * joinedCount;
+      if (bytes.length < leftAt + 4) need(leftAt + 4);
+      const leftCount = view.getUint32(leftAt);
+      need(leftAt + 4 + 8 * leftCount);
+      return {
+        kind,
+        hub,
+        seq,
+        joined: ids(PRESENCE_HEAD + 4, joinedCount),
+        left: ids(leftAt + 4, leftCount),
+      };
+    }
+    case Presence.Snapshot: {
+      if (bytes.length < PRESENCE_HEAD + 8) need(PRESENCE_HEAD + 8);
+      const part = view.getUint16(PRESENCE_HEAD);
+      const parts = view.getUint16(PRESENCE_HEAD + 2);
+      const count = view.getUint32(PRESENCE_HEAD + 4);
+      need(PRESENCE_HEAD + 8 + 8 * count);
+      if (parts === 0 || part >= parts) {
+        throw new ClusterWireError(`snapshot part ${part} of ${parts}`);
+      }
+      return {
+        kind,
+        hub,
+        seq,
+        part,
+        parts,
+        ids: ids(PRESENCE_HEAD + 8, count),
+      };
+    }
+    case Presence.Resync:
+      need(PRESENCE_HEAD + 4);
+      return { kind, hub, seq, target: view.getUint32(PRESENCE_HEAD) };
+    case Presence.Bye:
+    case Presence.Hello:
+      need(PRESENCE_HEAD);
+      return { kind, hub, seq };
+    default:
+      throw new ClusterWireError(`unknown presence kind ${kind}`);
+  }
+}
+
+/**
+ * Bytes before the records of a relay batch: the sending hub's number, the
+ * batch's sequence number on this sender-receiver path, and its flags.
+ */
+export const BATCH_HEAD = 9;
+
+/** How a relay batch's bytes after its head are to be read. */
+export const Batch = {
+  /** Whole records, back to back. */
+  Whole: 0,
+  /** The start of one record too large for a message: u32 length, then bytes. */
+  First: 1,
+  /** More bytes of that record. */
+  Part: 2,
+  /** The last bytes of that record. */
+  Last: 3,
+} as const;
+/** One of {@linkcode Batch}. */
+export type BatchFlag = typeof Batch[keyof typeof Batch];
+
+/**
+ * Bytes of a record, its length field included, for a relay to `n` receivers
+ * with a body of `bodyLength`: u32 length, u64 sender, u8 n, n u64 ids, body.
+ */
+export function recordSize(n: number, bodyLength: number): number {
+  return 4 + 8 + 1 + 8 * n + bodyLength;
+}
+
+/** Writes a batch head into `bytes[0..BATCH_HEAD)`. */
+export function writeBatchHead(
+  bytes: Uint8Array,
+  hub: number,
+  seq: number,
+  flag: BatchFlag,
+): void {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, BATCH_HEAD);
+  view.setUint32(0, hub);
+  view.setUint32(4, seq >>> 0);
+  bytes[8] = flag;
+}
+
+/**
+ * Writes one record at `bytes[at..)`: the relay from `sender` to `ids` with
+ * the body `body[bodyStart..bodyEnd)`. Returns the offset after it.
+ */
+export function writeRecord(
+  bytes: Uint8Array,
+  at: number,
+  sender: number,
+  ids: readonly number[],
+  body: Uint8Array,
+  bodyStart: number,
+  bodyEnd: number,
+): number {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const size = recordSize(ids.length, bodyEnd - bodyStart);
+  view.setUint32(at, size - 4);
+  writeId(view, at + 4, sender);
+  bytes[at + 12] = ids.length;
+  let offset = at + 13;
+  for (const id of ids) {
+    writeId(view, offset, id);
+    offset += 8;
+  }
+  bytes.set(body.subarray(bodyStart, bodyEnd), offset);
+  return at + size;
+}
+
+/** Where a record's parts are, as offsets into the buffer it was read from. */
+export interface RecordView {
+  /** The sending client's id. */
+  sender: number;
+  /** Offset of the first receiver id (u64 each). */
+  idsStart: number;
+  /** How many receiver ids. */
+  n: number;
+  /** Offset of the body. */
+  bodyStart: number;
+  /** Offset after the body. */
+  end: number;
+}
+
+/**
+ * Reads the record whose length field is at `bytes[at]`, or the record
+ * without a length field spanning all of `bytes[at..end)` when `bare`.
+ * Throws {@linkcode ClusterWireError} when it does not fit.
+ */
+export function readRecord(
+  bytes: Uint8Array,
+  at: number,
+  end: number,
+  bare = false,
+): RecordView {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let start = at;
+  let recordEnd = end;
+  if (!bare) {
+    if (end - at < 4) throw new ClusterWireError("record cut in its length");
+    recordEnd = at + 4 + view.getUint32(at);
+    start = at + 4;
+    if (recordEnd > end) throw new ClusterWireError("record past its batch");
+  }
+  if (recordEnd - start < 9) throw new ClusterWireError("record too short");
+  const n = bytes[start + 8]!;
+  const bodyStart = start + 9 + 8 * n;
+  if (n === 0 || bodyStart > recordEnd) {
+    throw new ClusterWireError(`record with ${n} receivers does not fit`);
+  }
+  return {
+    sender: readId(view, start),
+    idsStart: start + 9,
+    n,
+    bodyStart,
+    end: recordEnd,
+  };
+}
