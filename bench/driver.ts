@@ -51,6 +51,11 @@ export interface ConnectPlan {
   histogram: LatencyHistogram;
   /** Stamp bytes at the start of each body; 0 for none. */
   stampLength: number;
+  /**
+   * Where senders connect when not where the receivers are: another hub of
+   * the same cluster (msghub only).
+   */
+  senderAddress?: Address;
 }
 
 /** A way of driving one kind of server. */

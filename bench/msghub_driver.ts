@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { connect } from "../client/mod.ts";
 import { encodeFrame, encodeRelay, Kind } from "../protocol/mod.ts";
 import {
   type Address,
@@ -41,6 +42,25 @@ async function register(
   return { peer, id: walker.id! };
 }
 
+/**
+ * Waits until the hub at `address` lists every id of `ids`: receivers on
+ * another hub of a cluster are reachable from then on.
+ */
+async function waitListed(address: Address, ids: bigint[]): Promise<void> {
+  await using probe = await connect(address);
+  const start = performance.now();
+  while (true) {
+    const listed = new Set(await probe.list());
+    if (ids.every((id) => listed.has(id))) return;
+    if (performance.now() - start > 10_000) {
+      throw new Error(
+        `the senders' hub did not list all ${ids.length} receivers in 10 s`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 /** The msghub driver. */
 export const msghubDriver: Driver = {
   name: "msghub",
@@ -48,15 +68,19 @@ export const msghubDriver: Driver = {
   async connect(address: Address, plan: ConnectPlan): Promise<Link[]> {
     const { shape, histogram, stampLength } = plan;
     const opened: Peer[] = [];
-    const open = async () => {
-      const registered = await register(address, histogram, stampLength);
+    const open = async (at: Address = address) => {
+      const registered = await register(at, histogram, stampLength);
       opened.push(registered.peer);
       return registered;
     };
+    const senderAddress = plan.senderAddress;
     try {
       return await openAll(shape.senders, async () => {
-        const receivers = await openAll(shape.receivers, open);
-        const sender = await open();
+        const receivers = await openAll(shape.receivers, () => open());
+        const sender = await open(senderAddress);
+        if (senderAddress !== undefined) {
+          await waitListed(senderAddress, receivers.map((r) => r.id));
+        }
         const message = encodeRelay(
           receivers.map((r) => r.id),
           new Uint8Array(shape.size),

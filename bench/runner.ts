@@ -49,7 +49,10 @@ export interface Progress {
 /** What {@linkcode runBench} needs. */
 export interface RunOptions {
   driver: Driver;
+  /** Where receivers connect, and senders too unless `senderAddress` is set. */
   address: Address;
+  /** Where senders connect: another hub of the receivers' cluster. */
+  senderAddress?: Address;
   workload: Workload;
   /** A server process on this machine to watch: its CPU use and peak RSS. */
   serverPid?: number;
@@ -180,6 +183,9 @@ export async function runBench(options: RunOptions): Promise<BenchResult> {
     shape: workload,
     histogram,
     stampLength: stamp,
+    ...(options.senderAddress === undefined
+      ? {}
+      : { senderAddress: options.senderAddress }),
   });
   const groups = links.map((link) => ({
     link,

@@ -196,3 +196,71 @@ export function startHub(pin: boolean): Promise<ServerProcess> {
     pin,
   });
 }
+
+/** A nats-server with JetStream and two msghub hubs joined through it. */
+export interface BenchCluster extends AsyncDisposable {
+  readonly nats: ServerProcess;
+  /** The hub the senders connect to. */
+  readonly senderHub: ServerProcess;
+  /** The hub the receivers connect to. */
+  readonly receiverHub: ServerProcess;
+  /** Stops both hubs, then NATS, and removes NATS's store. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `nats-server -js` on a free port and two hubs in one cluster through
+ * it, none of them pinned: four processes share the two cores.
+ */
+export async function startCluster(): Promise<BenchCluster> {
+  const store = await Deno.makeTempDir({ prefix: "msghub-bench-nats-" });
+  const started: ServerProcess[] = [];
+  const stop = async () => {
+    for (const server of started.reverse()) await server.stop();
+    await Deno.remove(store, { recursive: true }).catch(() => {});
+  };
+  try {
+    const nats = await startServer({
+      command: "nats-server",
+      args: ["-a", "127.0.0.1", "-p", "-1", "-js", "-sd", store],
+      stream: "stderr",
+      ready: /Listening for client connections on (\S+):([0-9]+)/,
+      pin: false,
+    });
+    started.push(nats);
+    const url = `nats://${nats.address.hostname}:${nats.address.port}`;
+    const hub = () =>
+      startServer({
+        command: Deno.execPath(),
+        args: [
+          "run",
+          "--allow-net",
+          "--allow-read",
+          "--allow-env",
+          mainPath(),
+          "hub",
+          "--port",
+          "0",
+          "--log-level",
+          "warn",
+          "--metrics-port",
+          "0",
+          "--cluster",
+          url,
+          "--cluster-name",
+          "bench",
+        ],
+        stream: "stdout",
+        ready: /listening on (\S+):([0-9]+)/,
+        pin: false,
+      });
+    const senderHub = await hub();
+    started.push(senderHub);
+    const receiverHub = await hub();
+    started.push(receiverHub);
+    return { nats, senderHub, receiverHub, stop, [Symbol.asyncDispose]: stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

@@ -22,11 +22,13 @@ import {
   runBench,
 } from "../bench/runner.ts";
 import {
+  type BenchCluster,
   canPin,
   GENERATOR_CORE,
   pinSelf,
   SERVER_CORE,
   type ServerProcess,
+  startCluster,
   startHub,
 } from "../bench/server_process.ts";
 import {
@@ -51,6 +53,9 @@ Options:
   --host HOST        host of a running hub (default 127.0.0.1 with --port)
   --port PORT        port of a running hub
   --nats HOST:PORT   drive a nats-server instead, over the NATS text protocol
+  --cluster          start nats-server (with JetStream) and two hubs in one
+                     cluster, senders on one hub and receivers on the other:
+                     every message crosses between hubs (not pinned)
   --preset NAME      a standard workload, overridden by the options below:
                        a  ${PRESET_NOTES.a}
                        b  ${PRESET_NOTES.b}
@@ -91,6 +96,8 @@ export interface BenchOptions {
   pin: boolean;
   /** The external server is pinned to the server core. */
   pinnedServer: boolean;
+  /** Start a two-hub cluster: senders on one hub, receivers on the other. */
+  cluster: boolean;
   serverPid?: number;
   settleMs: number;
   json: boolean;
@@ -152,7 +159,7 @@ export function benchOptions(args: string[]): BenchOptions | null {
       "server-pid",
       "settle",
     ],
-    boolean: ["help", "json", "pin", "server-pinned"],
+    boolean: ["help", "json", "pin", "server-pinned", "cluster"],
     alias: { h: "help" },
   });
   if (flags.help === true) return null;
@@ -180,6 +187,14 @@ export function benchOptions(args: string[]): BenchOptions | null {
   const host = stringFlag(flags, "host");
   const port = intFlag(flags, "port", 1, 65535);
   let target: BenchOptions["target"] = null;
+  const cluster = flags.cluster === true;
+  if (
+    cluster && (nats !== undefined || host !== undefined || port !== undefined)
+  ) {
+    throw new UsageError(
+      "Option --cluster starts its own hubs: it excludes --nats, --host and --port",
+    );
+  }
   if (nats !== undefined) {
     if (host !== undefined || port !== undefined) {
       throw new UsageError("Option --nats excludes --host and --port");
@@ -194,8 +209,9 @@ export function benchOptions(args: string[]): BenchOptions | null {
   const options: BenchOptions = {
     workload,
     target,
-    pin: flags.pin === true || target === null,
+    pin: flags.pin === true || (target === null && !cluster),
     pinnedServer: flags["server-pinned"] === true,
+    cluster,
     settleMs: durationFlag(flags, "settle") ?? DEFAULT_SETTLE_MS,
     json: flags.json === true,
   };
@@ -241,15 +257,20 @@ export async function benchCommand(args: string[]): Promise<number> {
   const pinnable = options.pin && await canPin();
   const pinned = pinnable && await pinSelf();
   let hub: ServerProcess | null = null;
+  let cluster: BenchCluster | null = null;
   let result: BenchResult;
   const progress = progressPrinter(options.json);
   try {
-    if (options.target === null) hub = await startHub(pinned);
+    if (options.cluster) {
+      cluster = await startCluster();
+      hub = cluster.receiverHub;
+    } else if (options.target === null) hub = await startHub(pinned);
     const driver = options.target?.driver ?? msghubDriver;
     const serverPid = hub?.pid ?? options.serverPid;
     result = await runBench({
       driver,
       address: options.target?.address ?? hub!.address,
+      ...(cluster === null ? {} : { senderAddress: cluster.senderHub.address }),
       workload: options.workload,
       ...(serverPid === undefined ? {} : { serverPid }),
       // Cores are watched only when both sides are known to be pinned.
@@ -262,13 +283,17 @@ export async function benchCommand(args: string[]): Promise<number> {
   } catch (error) {
     progress.end();
     console.error(`msghub bench: ${(error as Error).message}`);
-    await hub?.stop();
+    await (cluster ?? hub)?.stop();
     return 1;
   }
   progress.end();
-  await hub?.stop();
+  await (cluster ?? hub)?.stop();
   const context: RunContext = {
-    origin: hub === null
+    origin: cluster !== null
+      ? `two hubs in a cluster through nats-server (pid ${cluster.nats.pid}) started by the bench: senders on pid ${cluster.senderHub.pid}, receivers on pid ${
+        hub!.pid
+      } (server figures are the receivers' hub)`
+      : hub === null
       ? "server not started by the bench"
       : `hub started by the bench, pid ${hub.pid}`,
     pinning: pinned

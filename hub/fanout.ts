@@ -84,23 +84,32 @@ export class Fanout {
     const stamp = ++this.#stamp;
     const targets = this.#targets;
     let unknown: bigint[] | null = null;
+    const epochs = this.#cluster?.view.epochs ?? null;
     for (let offset = start + 1; offset < bodyStart; offset += 8) {
       const high = readU32(source, offset);
       const id = high <= MAX_SAFE_HIGH
         ? high * TWO_32 + readU32(source, offset + 4)
         : -1;
-      const target = id < 0 ? undefined : this.#registry.get(id);
-      if (target === undefined) {
-        if (id >= 0 && this.#remote(id, stamp, receipted)) continue;
-        this.#counters.unknownReceivers++;
-        if (receipted) {
-          const id = readU64(source, offset);
-          unknown ??= [];
-          if (!unknown.includes(id)) unknown.push(id);
+      // An id from another hub's epoch goes there, with no look in the
+      // registry: the epoch is a small integer, cheap to look up.
+      const remote = epochs === null || id < 0 ? undefined : epochs.get(high);
+      if (remote !== undefined) {
+        if (this.#remote(remote, id, stamp, receipted)) continue;
+      } else {
+        const target = id < 0 ? undefined : this.#registry.get(id);
+        if (target !== undefined) {
+          if (target.stamp !== stamp) {
+            target.stamp = stamp;
+            targets.push(target);
+          }
+          continue;
         }
-      } else if (target.stamp !== stamp) {
-        target.stamp = stamp;
-        targets.push(target);
+      }
+      this.#counters.unknownReceivers++;
+      if (receipted) {
+        const id = readU64(source, offset);
+        unknown ??= [];
+        if (!unknown.includes(id)) unknown.push(id);
       }
     }
     const forwarded = this.#forward(sender.id, source, bodyStart, end);
@@ -129,11 +138,19 @@ export class Fanout {
     const stamp = ++this.#stamp;
     const targets = this.#targets;
     const unknown: bigint[] = [];
+    const epochs = this.#cluster?.view.epochs ?? null;
     for (const id of ids) {
       const number = id <= MAX_SAFE_ID ? Number(id) : -1;
-      const target = number < 0 ? undefined : this.#registry.get(number);
+      const remote = epochs === null || number < 0
+        ? undefined
+        : epochs.get(Math.floor(number / TWO_32));
+      if (remote !== undefined && this.#remote(remote, number, stamp, true)) {
+        continue;
+      }
+      const target = remote !== undefined || number < 0
+        ? undefined
+        : this.#registry.get(number);
       if (target === undefined) {
-        if (number >= 0 && this.#remote(number, stamp, true)) continue;
         this.#counters.unknownReceivers++;
         if (!unknown.includes(id)) unknown.push(id);
       } else if (target.stamp !== stamp) {
@@ -190,12 +207,13 @@ export class Fanout {
   }
 
   /**
-   * Notes `id` as a receiver on another hub, if it is one there; de-duplicated
-   * when `exact` (a receipt counts it), else left to the receiving hub.
+   * Notes `id`, of an epoch of `hub`, as a receiver on that hub. When `exact`
+   * (a receipt counts it), only if it is registered there, and de-duplicated;
+   * otherwise the receiving hub skips ids it does not know and de-duplicates.
+   * Returns whether it was noted.
    */
-  #remote(id: number, stamp: number, exact: boolean): boolean {
-    const hub = this.#cluster?.view.clients.get(id);
-    if (hub === undefined) return false;
+  #remote(hub: RemoteHub, id: number, stamp: number, exact: boolean): boolean {
+    if (exact && this.#cluster!.view.clients.get(id) !== hub) return false;
     if (hub.stamp !== stamp) {
       hub.stamp = stamp;
       hub.scratch.length = 0;

@@ -24,7 +24,12 @@ export function writeHeader(
   target[offset + 4] = length & 0xff;
 }
 
-function writeU32(target: Uint8Array, offset: number, value: number): void {
+/** Writes a big-endian u32 at `offset`. */
+export function writeU32(
+  target: Uint8Array,
+  offset: number,
+  value: number,
+): void {
   target[offset] = value >>> 24;
   target[offset + 1] = (value >>> 16) & 0xff;
   target[offset + 2] = (value >>> 8) & 0xff;

@@ -100,7 +100,7 @@ export class ClusterError extends Error {
 }
 
 /** Relays bound for one hub are sent in messages of up to this many bytes. */
-const BATCH_BYTES = 64 * 1024;
+const BATCH_BYTES = 32 * 1024;
 
 /** Bytes of a relay message a part of a large record may fill. */
 function partRoom(maxPayload: number): number {
@@ -234,6 +234,10 @@ export class ClusterLink {
   #out = new Map<number, Outbox>();
   #in = new Map<number, Inbox>();
   #connected = true;
+  /** Bytes of a record that fit in one relay message; see partRoom. */
+  #room: number;
+  /** Reused for every record read: the hub uses it before the next. */
+  #record: RecordView = { sender: 0, idsStart: 0, n: 0, bodyStart: 0, end: 0 };
   /** Set once the Bye is out: nothing more is said about presence. */
   #gone = false;
   #closed = false;
@@ -270,6 +274,7 @@ export class ClusterLink {
           error: String(error),
         }),
     );
+    this.#room = partRoom(this.#maxPayload());
     this.#presence = `msghub.${options.name}.presence`;
     this.#relayPrefix = `msghub.${options.name}.relay.`;
     this.view = new ClusterView(epoch, options.deadAfterMs, {
@@ -376,8 +381,7 @@ export class ClusterLink {
       this.#out.set(remote.number, box);
     }
     const size = recordSize(ids.length, bodyEnd - bodyStart);
-    const room = partRoom(this.#maxPayload());
-    if (size - 4 > room) {
+    if (size - 4 > this.#room) {
       this.#flushBox(box);
       this.#sendParts(box, sender, ids, body, bodyStart, bodyEnd);
       return;
@@ -467,7 +471,7 @@ export class ClusterLink {
   ): void {
     const record = new Uint8Array(recordSize(ids.length, bodyEnd - bodyStart));
     writeRecord(record, 0, sender, ids, body, bodyStart, bodyEnd);
-    const room = partRoom(this.#maxPayload());
+    const room = this.#room;
     for (let at = 4; at < record.length; at += room) {
       const end = Math.min(record.length, at + room);
       const first = at === 4;
@@ -513,7 +517,13 @@ export class ClusterLink {
         case Batch.Whole:
           inbox.partial = null;
           for (let at = BATCH_HEAD; at < data.length;) {
-            const record = readRecord(data, at, data.length);
+            const record = readRecord(
+              data,
+              at,
+              data.length,
+              false,
+              this.#record,
+            );
             this.#c.relaysIn++;
             host.deliverRemote(data, record, false);
             at = record.end;
@@ -545,7 +555,13 @@ export class ClusterLink {
           if (flag === Batch.Part) return;
           inbox.partial = null;
           if (inbox.filled !== partial.length) return this.#bad("relay");
-          const record = readRecord(partial, 0, partial.length, true);
+          const record = readRecord(
+            partial,
+            0,
+            partial.length,
+            true,
+            this.#record,
+          );
           this.#c.relaysIn++;
           host.deliverRemote(partial, record, true);
           return;
@@ -683,6 +699,8 @@ export class ClusterLink {
         case "reconnect":
           this.#connected = true;
           this.#c.reconnects++;
+          // Another server may take less in one message.
+          this.#room = partRoom(this.#maxPayload());
           this.#log("info", "NATS is back; announcing clients", {
             server: String(status.server),
           });

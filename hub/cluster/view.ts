@@ -53,6 +53,8 @@ export interface ViewActions {
   ): void;
 }
 
+const TWO_32 = 0x1_0000_0000;
+
 /** How long to wait before asking the same hub for a snapshot again. */
 const ASK_SPACING_MS = 250;
 
@@ -66,6 +68,11 @@ export class ClusterView {
   readonly clients: Map<number, RemoteHub> = new Map();
   /** Remote hubs by number. */
   readonly hubs: Map<number, RemoteHub> = new Map();
+  /**
+   * Remote hubs by the epochs of their clients' ids (an id's high 32 bits):
+   * a relay that needs no receipt is routed by this alone.
+   */
+  readonly epochs: Map<number, RemoteHub> = new Map();
   #actions: ViewActions;
 
   /**
@@ -173,6 +180,7 @@ export class ClusterView {
       if (this.clients.get(id) === hub) this.clients.delete(id);
     }
     hub.ids.clear();
+    this.#forgetEpochs(hub);
     for (const id of partial.ids) this.#add(hub, id);
     hub.seq = partial.seq;
     hub.synced = true;
@@ -193,6 +201,14 @@ export class ClusterView {
   #add(hub: RemoteHub, id: number): void {
     hub.ids.add(id);
     this.clients.set(id, hub);
+    const epoch = Math.floor(id / TWO_32);
+    if (this.epochs.get(epoch) !== hub) this.epochs.set(epoch, hub);
+  }
+
+  #forgetEpochs(hub: RemoteHub): void {
+    for (const [epoch, owner] of this.epochs) {
+      if (owner === hub) this.epochs.delete(epoch);
+    }
   }
 
   #remove(hub: RemoteHub, id: number): void {
@@ -207,6 +223,7 @@ export class ClusterView {
     for (const id of hub.ids) {
       if (this.clients.get(id) === hub) this.clients.delete(id);
     }
+    this.#forgetEpochs(hub);
     this.#actions.event(why, number, hub.ids.size);
     if (hub.ids.size > 0) this.#actions.changed();
   }

@@ -56,6 +56,8 @@ export class ClusterWireError extends Error {
   }
 }
 
+import { readU32, writeU32, writeU64 } from "../../protocol/mod.ts";
+
 const TWO_32 = 0x1_0000_0000;
 /** Bytes before a presence message's own fields: kind, hub, sequence. */
 const PRESENCE_HEAD = 9;
@@ -257,7 +259,8 @@ export function writeBatchHead(
 
 /**
  * Writes one record at `bytes[at..)`: the relay from `sender` to `ids` with
- * the body `body[bodyStart..bodyEnd)`. Returns the offset after it.
+ * the body `body[bodyStart..bodyEnd)`. Returns the offset after it. (Byte
+ * by byte rather than through a DataView: this runs once per relay.)
  */
 export function writeRecord(
   bytes: Uint8Array,
@@ -268,17 +271,23 @@ export function writeRecord(
   bodyStart: number,
   bodyEnd: number,
 ): number {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const size = recordSize(ids.length, bodyEnd - bodyStart);
-  view.setUint32(at, size - 4);
-  writeId(view, at + 4, sender);
+  const bodyLength = bodyEnd - bodyStart;
+  const size = recordSize(ids.length, bodyLength);
+  writeU32(bytes, at, size - 4);
+  writeU64(bytes, at + 4, sender);
   bytes[at + 12] = ids.length;
   let offset = at + 13;
-  for (const id of ids) {
-    writeId(view, offset, id);
+  for (let i = 0; i < ids.length; i++) {
+    writeU64(bytes, offset, ids[i]!);
     offset += 8;
   }
-  bytes.set(body.subarray(bodyStart, bodyEnd), offset);
+  if (bodyLength <= 64) {
+    for (let i = 0; i < bodyLength; i++) {
+      bytes[offset + i] = body[bodyStart + i]!;
+    }
+  } else {
+    bytes.set(body.subarray(bodyStart, bodyEnd), offset);
+  }
   return at + size;
 }
 
@@ -298,21 +307,22 @@ export interface RecordView {
 
 /**
  * Reads the record whose length field is at `bytes[at]`, or the record
- * without a length field spanning all of `bytes[at..end)` when `bare`.
- * Throws {@linkcode ClusterWireError} when it does not fit.
+ * without a length field spanning all of `bytes[at..end)` when `bare`, into
+ * `into` (a fresh object unless given) and returns it. Throws
+ * {@linkcode ClusterWireError} when it does not fit.
  */
 export function readRecord(
   bytes: Uint8Array,
   at: number,
   end: number,
   bare = false,
+  into: RecordView = { sender: 0, idsStart: 0, n: 0, bodyStart: 0, end: 0 },
 ): RecordView {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let start = at;
   let recordEnd = end;
   if (!bare) {
     if (end - at < 4) throw new ClusterWireError("record cut in its length");
-    recordEnd = at + 4 + view.getUint32(at);
+    recordEnd = at + 4 + readU32(bytes, at);
     start = at + 4;
     if (recordEnd > end) throw new ClusterWireError("record past its batch");
   }
@@ -322,11 +332,12 @@ export function readRecord(
   if (n === 0 || bodyStart > recordEnd) {
     throw new ClusterWireError(`record with ${n} receivers does not fit`);
   }
-  return {
-    sender: readId(view, start),
-    idsStart: start + 9,
-    n,
-    bodyStart,
-    end: recordEnd,
-  };
+  const high = readU32(bytes, start);
+  if (high > 0x1f_ffff) throw new ClusterWireError("sender id past 2^53");
+  into.sender = high * TWO_32 + readU32(bytes, start + 4);
+  into.idsStart = start + 9;
+  into.n = n;
+  into.bodyStart = bodyStart;
+  into.end = recordEnd;
+  return into;
 }
