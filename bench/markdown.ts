@@ -12,7 +12,12 @@ import {
   SATURATED_CORE_PERCENT,
   SATURATED_PERCENT,
 } from "./runner.ts";
-import type { Comparison, SuiteRow, SuiteRun } from "./suite.ts";
+import type {
+  ClusterComparison,
+  Comparison,
+  SuiteRow,
+  SuiteRun,
+} from "./suite.ts";
 
 /** The machine the suite ran on. */
 export interface MachineInfo {
@@ -43,6 +48,8 @@ export interface SuiteReport {
   throughput: Comparison[];
   /** The fixed-rate runs. */
   latency: Comparison[];
+  /** Workloads measured on one hub and across two hubs of a cluster. */
+  cluster: ClusterComparison[];
   runs: SuiteRun[];
   /** The chart's path relative to the repository root. */
   chartPath: string;
@@ -111,6 +118,28 @@ function latencyTable(rows: Comparison[]): string[] {
       } | ${us(c.nats?.p99Us)} | ${times(c.p99Ratio)} | ${
         us(c.msghub?.maxUs)
       } | ${us(c.nats?.maxUs)} | ${cpu(c.msghub)} | ${cpu(c.nats)} |`,
+    );
+  }
+  return out;
+}
+
+function clusterTable(rows: ClusterComparison[]): string[] {
+  if (rows.length === 0) {
+    return ["Not measured: the cluster runs need nats-server."];
+  }
+  const out = [
+    "| workload | one hub msgs/s | two hubs msgs/s | two / one | p50 / p99, one hub | p50 / p99, two hubs | undelivered, two hubs |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+  ];
+  const lat = (row: SuiteRow) =>
+    `${formatMicros(row.p50Us)} / ${formatMicros(row.p99Us)}`;
+  for (const c of rows) {
+    out.push(
+      `| ${c.label} | ${num(c.one.deliveredPerSec)} | ${
+        num(c.two.deliveredPerSec)
+      } | **${times(c.ratio)}** | ${lat(c.one)} | ${lat(c.two)} | ${
+        num(c.two.undelivered)
+      } |`,
     );
   }
   return out;
@@ -249,6 +278,12 @@ export function renderBenchmarks(report: SuiteReport): string {
     "## Fixed-rate latency (medians)",
     "",
     ...latencyTable(report.latency),
+    "",
+    "## Across two hubs (medians)",
+    "",
+    "`msghub bench --cluster`: nats-server (with JetStream) and two msghub hubs in one cluster, senders on one hub and receivers on the other, so every message crosses from hub to hub through NATS ([docs/CLUSTER.md](docs/CLUSTER.md)). The four processes and the generator share both cores, unpinned; the one-hub figures beside them are the pinned runs above. Server CPU in the raw table below is the receivers' hub.",
+    "",
+    ...clusterTable(report.cluster),
     "",
     "## Memory",
     "",

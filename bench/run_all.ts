@@ -17,7 +17,13 @@ import {
   type ServerProcess,
   startServer,
 } from "./server_process.ts";
-import { compare, type ServerName, type SuiteRun, summarize } from "./suite.ts";
+import {
+  clusterCompare,
+  compare,
+  type ServerName,
+  type SuiteRun,
+  summarize,
+} from "./suite.ts";
 import { renderRatioChart } from "./svg.ts";
 
 const ROUNDS = 3;
@@ -47,6 +53,11 @@ const LATENCY: Plan[] = [
     args: ["--preset", "d", "--rate", "5000"],
   },
 ];
+
+/** Across two hubs, the suite measures workloads a and d (issue 6's targets). */
+function measured(plan: Plan, server: ServerName): boolean {
+  return server !== "cluster" || /^[ad]\b/.test(plan.label);
+}
 
 async function output(command: string, args: string[]): Promise<string | null> {
   try {
@@ -150,6 +161,7 @@ async function runOnce(
 ): Promise<BenchResult> {
   const args = [...plan.args, "--duration", `${RUN_SECONDS}s`];
   if (server === "msghub") return await bench(args);
+  if (server === "cluster") return await bench([...args, "--cluster"]);
   let nats: ServerProcess | null = null;
   try {
     nats = await startServer({
@@ -203,7 +215,7 @@ async function main(): Promise<void> {
   const natsVersion = await output("nats-server", ["--version"]);
   const servers: ServerName[] = natsVersion === null
     ? ["msghub"]
-    : ["msghub", "nats"];
+    : ["msghub", "nats", "cluster"];
   const dir = await Deno.makeTempDir({ prefix: "msghub-bench-" });
   const natsConfig = `${dir}/nats.conf`;
   await Deno.writeTextFile(natsConfig, NATS_CONFIG);
@@ -218,11 +230,16 @@ async function main(): Promise<void> {
     console.log("nats-server is not on PATH: measuring msghub alone");
   }
   const runs: SuiteRun[] = [];
-  const total = ROUNDS * (THROUGHPUT.length + LATENCY.length) * servers.length;
+  const total = ROUNDS * [...THROUGHPUT, ...LATENCY].reduce(
+    (sum, plan) =>
+      sum + servers.filter((server) => measured(plan, server)).length,
+    0,
+  );
   try {
     for (let round = 1; round <= ROUNDS; round++) {
       for (const plan of [...THROUGHPUT, ...LATENCY]) {
         for (const server of servers) {
+          if (!measured(plan, server)) continue;
           const run: SuiteRun = {
             label: plan.label,
             server,
@@ -247,6 +264,7 @@ async function main(): Promise<void> {
     await Deno.remove(dir, { recursive: true });
   }
   const rows = summarize(runs);
+  const cluster = clusterCompare(rows);
   const throughput = compare(
     rows.filter((row) => THROUGHPUT.some((p) => p.label === row.label)),
   );
@@ -280,6 +298,7 @@ async function main(): Promise<void> {
     totalSeconds: (performance.now() - started) / 1000,
     throughput,
     latency,
+    cluster,
     runs,
     chartPath: CHART,
   });

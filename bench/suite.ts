@@ -7,8 +7,11 @@
 import type { BenchResult } from "./runner.ts";
 import { median, ratio } from "./stats.ts";
 
-/** The servers the suite compares. */
-export type ServerName = "msghub" | "nats";
+/**
+ * The servers the suite compares: one msghub hub, nats-server, and two msghub
+ * hubs in a cluster (senders on one, receivers on the other).
+ */
+export type ServerName = "msghub" | "nats" | "cluster";
 
 /** One run of the suite: a workload against a server in a round. */
 export interface SuiteRun {
@@ -154,6 +157,47 @@ export interface Comparison {
  * if (comparisons.length !== 0) throw new Error("Expected nothing");
  * ```
  */
+/** One workload on one hub and across two hubs of a cluster. */
+export interface ClusterComparison {
+  label: string;
+  one: SuiteRow;
+  two: SuiteRow;
+  /** Delivered msgs/s across two hubs / on one hub. */
+  ratio: number;
+}
+
+/**
+ * Pairs each workload run both on one hub and across two.
+ *
+ * @example
+ * ```ts
+ * import { clusterCompare, summarize } from "./suite.ts";
+ * const rows = summarize([
+ *   { label: "b", server: "msghub", round: 1, result: null, error: "x" },
+ * ]);
+ * if (clusterCompare(rows).length !== 0) throw new Error("No cluster run");
+ * ```
+ */
+export function clusterCompare(
+  rows: readonly SuiteRow[],
+): ClusterComparison[] {
+  const out: ClusterComparison[] = [];
+  for (const two of rows) {
+    if (two.server !== "cluster") continue;
+    const one = rows.find((row) =>
+      row.label === two.label && row.server === "msghub"
+    );
+    if (one === undefined) continue;
+    out.push({
+      label: two.label,
+      one,
+      two,
+      ratio: ratio(two.deliveredPerSec, one.deliveredPerSec),
+    });
+  }
+  return out;
+}
+
 export function compare(rows: readonly SuiteRow[]): Comparison[] {
   const labels = [...new Set(rows.map((row) => row.label))];
   return labels.map((label) => {

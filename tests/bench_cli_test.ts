@@ -1,4 +1,5 @@
 import { assertEquals, assertMatch } from "./_assert.ts";
+import { NO_NATS } from "./_nats.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 
@@ -15,4 +16,33 @@ Deno.test("msghub bench --preset a --count 2000 delivers 2000 x 99 messages", as
   assertMatch(stdout, /^undelivered\s+0 \(of 198,000 expected\)/m);
   assertMatch(stdout, /^latency\s+p50 /m);
   assertMatch(stdout, /^generator\s+CPU /m);
+});
+
+Deno.test({
+  name: "msghub bench --cluster relays from one hub to another through NATS",
+  ignore: NO_NATS,
+  async fn() {
+    // nats-server and both hubs are the bench's own; senders and receivers
+    // are on different hubs, so every message crosses.
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        MAIN,
+        "bench",
+        "--cluster",
+        "--preset",
+        "d",
+        "--count",
+        "3000",
+      ],
+      stdin: "null",
+    }).output();
+    const stdout = new TextDecoder().decode(out.stdout);
+    const stderr = new TextDecoder().decode(out.stderr);
+    assertEquals(out.code, 0, `${stdout}\n${stderr}`);
+    assertMatch(stdout, /two hubs in a cluster through nats-server/);
+    assertMatch(stdout, /^delivered\s+30,000 msgs /m);
+    assertMatch(stdout, /^undelivered\s+0 \(of 30,000 expected\)/m);
+  },
 });

@@ -133,6 +133,47 @@ clusterTest(
   },
 );
 
+clusterTest(
+  "cluster: lists converge while clients come and go on every hub",
+  async () => {
+    await using nats = await NatsServer.start();
+    const name = `churn${names++}`;
+    const hubs = await Promise.all([0, 1, 2].map(() => clusterHub(nats, name)));
+    await using observer = await client(hubs[0]!);
+    const staying: bigint[] = [];
+    // Waves of clients connect on all hubs; every other one leaves at once.
+    for (let wave = 0; wave < 5; wave++) {
+      await Promise.all(hubs.map(async (hub) => {
+        const clients = await Promise.all(
+          Array.from({ length: 20 }, () => client(hub)),
+        );
+        for (const [i, c] of clients.entries()) {
+          const id = await c.identity();
+          if (i % 2 === 0) await c.close();
+          else staying.push(id);
+        }
+      }));
+    }
+    await listIs(observer, staying, "the observer's list after the churn");
+    // Every hub agrees: each client sees everyone else.
+    for (const hub of hubs) {
+      await using probe = await client(hub);
+      const probeId = await probe.identity();
+      await listIs(
+        probe,
+        [...staying, await observer.identity()],
+        "a probe's list",
+      );
+      await listIs(
+        observer,
+        [...staying, probeId],
+        "the observer's list with the probe",
+      );
+    }
+    await Promise.all(hubs.map((h) => h.shutdown()));
+  },
+);
+
 clusterTest("cluster: a relay crosses to each other hub once", async () => {
   await using nats = await NatsServer.start();
   const name = `three${names++}`;

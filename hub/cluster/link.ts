@@ -694,7 +694,13 @@ export class ClusterLink {
           this.#c.disconnects++;
           this.#log("warn", "lost NATS; serving local clients meanwhile", {
             server: String(status.server),
+            hubs: this.view.hubs.size,
+            remote_clients: this.view.clients.size,
           });
+          // The other hubs cannot be reached: relays to their clients are
+          // reported unknown until NATS is back, instead of piling up in the
+          // NATS client's buffer, which has no bound while it reconnects.
+          this.view.clear("hub lost");
           break;
         case "reconnect":
           this.#connected = true;

@@ -148,9 +148,12 @@ export class ClusterView {
     return dropped;
   }
 
-  /** Forgets every hub, as when this hub leaves the cluster. */
-  clear(): void {
-    for (const number of [...this.hubs.keys()]) this.#drop(number, "hub left");
+  /**
+   * Forgets every hub: this hub left the cluster (`hub left`), or lost its
+   * way to the others (`hub lost`).
+   */
+  clear(why: "hub left" | "hub lost" = "hub left"): void {
+    for (const number of [...this.hubs.keys()]) this.#drop(number, why);
   }
 
   #snapshotPart(
