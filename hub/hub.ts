@@ -1,4 +1,4 @@
-import { OutboundArena } from "../protocol/mod.ts";
+import { MAX_LIST_IDS, OutboundArena } from "../protocol/mod.ts";
 import type { ClusterHost, ClusterLink } from "./cluster/link.ts";
 import type { RecordView } from "./cluster/wire.ts";
 import { CloseReason } from "./close_reason.ts";
@@ -38,35 +38,40 @@ export interface HubStats {
  */
 export async function serve(options: HubOptions = {}): Promise<Hub> {
   const config = resolveConfig(options);
+  const address = {
+    hostname: config.hostname,
+    port: config.port,
+    transport: "tcp",
+  } as const;
+  // Listen first: a taken port must not cost the cluster a hub number.
+  const listener: HubListener = config.tls === null
+    ? Deno.listen(address)
+    : Deno.listenTls({ ...address, ...config.tls });
   let cluster: ClusterLink | null = null;
   if (config.cluster !== null) {
-    // NATS is loaded only by hubs that join a cluster.
-    const { joinCluster } = await import("./cluster/link.ts");
-    cluster = await joinCluster(config.cluster, (level, message, fields) => {
-      try {
-        config.logger(level, message, fields);
-      } catch {
-        // As in Hub.log.
-      }
-    });
-  }
-  let listener: HubListener;
-  try {
-    const address = {
-      hostname: config.hostname,
-      port: config.port,
-      transport: "tcp",
-    } as const;
-    listener = config.tls === null
-      ? Deno.listen(address)
-      : Deno.listenTls({ ...address, ...config.tls });
-  } catch (error) {
-    await cluster?.close();
-    throw error;
+    try {
+      // NATS is loaded only by hubs that join a cluster.
+      const { joinCluster } = await import("./cluster/link.ts");
+      cluster = await joinCluster(config.cluster, (level, message, fields) => {
+        try {
+          config.logger(level, message, fields);
+        } catch {
+          // As in Hub.log.
+        }
+      });
+    } catch (error) {
+      listener.close();
+      throw error;
+    }
   }
   const hub = new Hub(listener, config, cluster);
   if (cluster !== null) {
-    await cluster.start(hub.clusterHost());
+    try {
+      await cluster.start(hub.clusterHost());
+    } catch (error) {
+      await hub.shutdown();
+      throw error;
+    }
     hub.log("info", "joined cluster", {
       cluster: config.cluster!.name,
       hub: cluster.number,
@@ -106,6 +111,10 @@ export class Hub implements AsyncDisposable {
   #sorted: number[] | null = null;
   #running = new Set<Promise<void>>();
   #nextId = 1;
+  /** Set once a list was cut to MAX_LIST_IDS. */
+  #listCut = false;
+  /** Set while the cluster has no id to give: logged once per spell. */
+  #outOfIds = false;
   #active = 0;
   #ticker: ReturnType<typeof setInterval>;
   #tickMs: number;
@@ -285,9 +294,10 @@ export class Hub implements AsyncDisposable {
       const id = this.#cluster === null
         ? this.#nextId++
         : this.#cluster.nextId();
-      if (id === null) {
+      if (id === null && !this.#outOfIds) {
         this.log("error", "out of ids until NATS gives a new epoch", {});
       }
+      this.#outOfIds = id === null;
       const refused = id === null || this.#active >= this.config.maxClients;
       const session = new Session(this, conn, id ?? 0, refused);
       this.#sessions.add(session);
@@ -348,7 +358,20 @@ export class Hub implements AsyncDisposable {
       }
       this.#sorted = ids.sort((a, b) => a - b);
     }
-    return this.#sorted.filter((id) => id !== session.id);
+    const list = this.#sorted.filter((id) => id !== session.id);
+    // A cluster can hold more clients than one LIST_REPLY may carry: the
+    // lowest ids are listed, and the operator hears of it once.
+    if (list.length > MAX_LIST_IDS) {
+      if (!this.#listCut) {
+        this.#listCut = true;
+        this.log("warn", "lists cut to the most a reply may carry", {
+          clients: list.length + 1,
+          listed: MAX_LIST_IDS,
+        });
+      }
+      list.length = MAX_LIST_IDS;
+    }
+    return list;
   }
 
   /**

@@ -69,13 +69,24 @@ export class NatsServer implements AsyncDisposable {
    * in `store` (a new temporary folder unless given), or without JetStream.
    */
   static async start(
-    options: { port?: number; store?: string; jetstream?: boolean } = {},
+    options: {
+      port?: number;
+      store?: string;
+      jetstream?: boolean;
+      /** Lines of a nats-server config file, such as `max_payload: 16384`. */
+      config?: string;
+    } = {},
   ): Promise<NatsServer> {
     if ("missing" in NATS_SERVER) throw new Error(NATS_SERVER.missing);
     const owned = options.store === undefined;
     const store = options.store ?? await Deno.makeTempDir({ prefix: "nats-" });
     const args = ["-a", "127.0.0.1", "-p", String(options.port ?? -1)];
     if (options.jetstream !== false) args.push("-js", "-sd", store);
+    if (options.config !== undefined) {
+      const file = `${store}/nats.conf`;
+      await Deno.writeTextFile(file, options.config);
+      args.push("-c", file);
+    }
     const child = new Deno.Command(NATS_SERVER.path, {
       args,
       stdin: "null",

@@ -229,16 +229,22 @@ clusterTest("cluster: order holds and 1 MiB bodies cross whole", async () => {
   }
   let next = 0;
   let bigs = 0;
-  for await (const message of b.messages()) {
-    if (message.body.length === big.length) {
-      assertEquals(message.body.subarray(1), big.subarray(1));
-      assertEquals(message.body[0], next & 0xff, "the big one came in order");
-      bigs++;
-      continue;
-    }
-    assertEquals(new TextDecoder().decode(message.body), `#${next}`);
-    if (++next === count) break;
-  }
+  await deadline(
+    (async () => {
+      for await (const message of b.messages()) {
+        if (message.body.length === big.length) {
+          assertEquals(message.body.subarray(1), big.subarray(1));
+          assertEquals(message.body[0], next & 0xff, "the big one in order");
+          bigs++;
+          continue;
+        }
+        assertEquals(new TextDecoder().decode(message.body), `#${next}`);
+        if (++next === count) break;
+      }
+    })(),
+    30_000,
+    "every message",
+  );
   assertEquals(bigs, 3);
   assertEquals(hubB.metrics().cluster!.gaps, 0);
 });
@@ -525,3 +531,117 @@ Deno.test("a hub without --cluster loads nothing of NATS", async () => {
   assertEquals(nats, [], "static imports reach NATS");
   assert(seen.size > 10, "the graph was walked");
 });
+
+clusterTest(
+  "cluster: a hub number is never handed out twice, even when NATS forgets",
+  async () => {
+    const nats = await NatsServer.start();
+    const name = `reset${names++}`;
+    await using hubA = await clusterHub(nats, name);
+    await using a = await client(hubA);
+    const aId = await a.identity();
+    // A port already taken fails before a hub number is spent.
+    await assertRejects(
+      () => clusterHub(nats, name, { port: hubA.addr.port }),
+      Deno.errors.AddrInUse,
+    );
+    await using hubB = await clusterHub(nats, name);
+    assertEquals(
+      hubB.metrics().cluster!.hub,
+      hubA.metrics().cluster!.hub + 1,
+      "no number was spent on the failed start",
+    );
+    // NATS comes back on the same port with an empty store: its count of hub
+    // numbers starts again at 1, which hub A is still using.
+    await nats.kill();
+    await Deno.remove(nats.store, { recursive: true });
+    await using fresh = await NatsServer.start({ port: nats.port });
+    await waitFor(
+      () =>
+        hubA.metrics().cluster!.connected && hubB.metrics().cluster!.connected,
+      "both hubs to reconnect",
+    );
+    await using hubC = await clusterHub(fresh, name);
+    assert(
+      hubC.metrics().cluster!.hub > hubB.metrics().cluster!.hub,
+      `hub C got number ${hubC.metrics().cluster!.hub}`,
+    );
+    await using c = await client(hubC);
+    const cId = await c.identity();
+    assert(cId !== aId);
+    await listIs(a, [
+      await (async () => {
+        const b = await client(hubB);
+        return await b.identity();
+      })(),
+      cId,
+    ], "A's list");
+  },
+);
+
+clusterTest(
+  "cluster: a small max_payload still carries every relay",
+  async () => {
+    await using nats = await NatsServer.start({
+      config: "max_payload: 16384\n",
+    });
+    const name = `payload${names++}`;
+    await using hubA = await clusterHub(nats, name);
+    await using hubB = await clusterHub(nats, name);
+    await using a = await client(hubA);
+    await using b = await client(hubB);
+    const bId = await b.identity();
+    await listIs(a, [bId], "A's list");
+    // Pipelined: one read on hub A, more than one NATS message's worth.
+    const body = new Uint8Array(4096).fill(7);
+    const big = new Uint8Array(40_000).fill(9);
+    await Promise.all([
+      ...Array.from({ length: 12 }, () => a.relay([bId], body)),
+      a.relay([bId], big),
+    ]);
+    let bytes = 0;
+    for (let i = 0; i < 13; i++) bytes += (await nextMessage(b)).body.length;
+    assertEquals(bytes, 12 * 4096 + 40_000);
+    const m = hubA.metrics().cluster!;
+    assertEquals(m.publishErrors, 0);
+    assertEquals(hubB.metrics().cluster!.gaps, 0);
+  },
+);
+
+clusterTest(
+  "cluster: a hub that was stalled does not take the others for dead",
+  async () => {
+    await using nats = await NatsServer.start();
+    const name = `stall${names++}`;
+    await using hubB = await clusterHub(nats, name, {}, 1_000);
+    await using stalled = await HubProcess.start([
+      "--cluster",
+      nats.url,
+      "--cluster-name",
+      name,
+      "--cluster-heartbeat",
+      "100ms",
+      "--cluster-dead-after",
+      "1s",
+      "--log-level",
+      "debug",
+    ], { logs: true });
+    await using b = await client(hubB);
+    const bId = await b.identity();
+    const s = await connect({ port: stalled.port });
+    await listIs(s, [bId], "the stalled hub's list");
+    // Frozen for twice the dead-after: hub B is silent to it all that time
+    // only because it is not reading.
+    Deno.kill(stalled.child.pid, "SIGSTOP");
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    Deno.kill(stalled.child.pid, "SIGCONT");
+    await listIs(s, [bId], "the stalled hub's list after it woke");
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    assertEquals(
+      stalled.logs.filter((line) => line.includes("hub lost")),
+      [],
+      "it took hub B for dead",
+    );
+    await s.close();
+  },
+);

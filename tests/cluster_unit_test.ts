@@ -20,7 +20,7 @@ const BIG = 2 ** 52 + 7;
 
 Deno.test("presence messages round-trip, ids up to 2^53 included", () => {
   const messages: PresenceMessage[] = [
-    { kind: Presence.Heartbeat, hub: 3, seq: 9, count: 2 },
+    { kind: Presence.Heartbeat, hub: 3, seq: 9, count: 2, epoch: 3 },
     { kind: Presence.Delta, hub: 3, seq: 10, joined: [1, BIG], left: [5] },
     { kind: Presence.Delta, hub: 3, seq: 11, joined: [], left: [] },
     {
@@ -114,7 +114,7 @@ function view(self = 1, deadAfter = 1000) {
   const log: string[] = [];
   const actions: ViewActions = {
     askSnapshot: (hub) => log.push(`ask ${hub}`),
-    sendSnapshot: () => log.push("snapshot"),
+    sendSnapshot: (to) => log.push(`snapshot to ${to}`),
     changed: () => log.push("changed"),
     event: (what, hub, clients) => log.push(`${what} ${hub} ${clients}`),
   };
@@ -124,7 +124,7 @@ function view(self = 1, deadAfter = 1000) {
 Deno.test("view: a snapshot brings a hub in, deltas keep it current", () => {
   const { view: v, log } = view();
   v.handle({ kind: Presence.Hello, hub: 2, seq: 0 }, 0);
-  assertEquals(log, ["snapshot"]);
+  assertEquals(log, ["snapshot to 2"]);
   v.handle({
     kind: Presence.Snapshot,
     hub: 2,
@@ -152,10 +152,10 @@ Deno.test("view: a snapshot brings a hub in, deltas keep it current", () => {
   v.handle({ kind: Presence.Delta, hub: 2, seq: 5, joined: [10], left: [] }, 4);
   assertEquals([...v.clients.keys()].sort(), [11, 12]);
   // A heartbeat that agrees asks nothing; our own messages are ignored.
-  v.handle({ kind: Presence.Heartbeat, hub: 2, seq: 5, count: 2 }, 5);
+  v.handle({ kind: Presence.Heartbeat, hub: 2, seq: 5, count: 2, epoch: 2 }, 5);
   v.handle({ kind: Presence.Delta, hub: 1, seq: 1, joined: [99], left: [] }, 5);
   assertEquals(log, [
-    "snapshot",
+    "snapshot to 2",
     "hub joined 2 2",
     "changed",
     "changed",
@@ -185,8 +185,14 @@ Deno.test("view: a missed delta or a heartbeat ahead asks for a snapshot", () =>
     "a delta past a gap is not applied",
   );
   // Asks are spaced; the next heartbeat after the spacing asks again.
-  v.handle({ kind: Presence.Heartbeat, hub: 2, seq: 3, count: 2 }, 1010);
-  v.handle({ kind: Presence.Heartbeat, hub: 2, seq: 3, count: 2 }, 1300);
+  v.handle(
+    { kind: Presence.Heartbeat, hub: 2, seq: 3, count: 2, epoch: 2 },
+    1010,
+  );
+  v.handle(
+    { kind: Presence.Heartbeat, hub: 2, seq: 3, count: 2, epoch: 2 },
+    1300,
+  );
   assertEquals(log, ["ask 2", "ask 2"]);
   v.handle({
     kind: Presence.Snapshot,
@@ -199,11 +205,14 @@ Deno.test("view: a missed delta or a heartbeat ahead asks for a snapshot", () =>
   assertEquals([...v.clients.keys()].sort(), [10, 12]);
   assertEquals(log.slice(2), ["hub resynced 2 2", "changed"]);
   // A heartbeat from a hub never seen asks for its snapshot.
-  v.handle({ kind: Presence.Heartbeat, hub: 3, seq: 0, count: 0 }, 1302);
+  v.handle(
+    { kind: Presence.Heartbeat, hub: 3, seq: 0, count: 0, epoch: 3 },
+    1302,
+  );
   assertEquals(log.at(-1), "ask 3");
   // A Resync aimed at us is answered with our snapshot.
   v.handle({ kind: Presence.Resync, hub: 3, seq: 0, target: 1 }, 1303);
-  assertEquals(log.at(-1), "snapshot");
+  assertEquals(log.at(-1), "snapshot to 3");
 });
 
 Deno.test("view: Bye drops a hub at once, silence after deadAfter", () => {
@@ -224,7 +233,10 @@ Deno.test("view: Bye drops a hub at once, silence after deadAfter", () => {
     parts: 1,
     ids: [30],
   }, 0);
-  v.handle({ kind: Presence.Heartbeat, hub: 3, seq: 0, count: 1 }, 900);
+  v.handle(
+    { kind: Presence.Heartbeat, hub: 3, seq: 0, count: 1, epoch: 3 },
+    900,
+  );
   assertEquals(v.sweep(1000), 0);
   assertEquals(v.sweep(1001), 1, "hub 2 was silent for more than 1000 ms");
   assertEquals([...v.clients.keys()], [30]);
@@ -269,4 +281,30 @@ Deno.test("ids: an epoch used up before the next arrives gives no id", async () 
   assertEquals(source.next(), 9);
   assertThrows(() => checkEpoch(MAX_EPOCH + 1), RangeError, "used up");
   assertThrows(() => checkEpoch(0), RangeError);
+});
+
+Deno.test("view: a snapshot with nothing new is not applied again", () => {
+  const { view: v, log } = view();
+  const snapshot: PresenceMessage = {
+    kind: Presence.Snapshot,
+    hub: 2,
+    seq: 3,
+    part: 0,
+    parts: 1,
+    ids: [2 ** 33 + 1],
+  };
+  v.handle(snapshot, 0);
+  assertEquals(log, ["hub joined 2 1", "changed"]);
+  // Sent again to a hub that asked at the same time: no rebuild, no log.
+  v.handle(snapshot, 1);
+  assertEquals(log.length, 2);
+  // The epoch of its ids routes relays, and counts as in use.
+  assertEquals(v.epochs.get(2)?.number, 2);
+  assertEquals(v.maxEpoch, 2);
+  v.handle({ kind: Presence.Heartbeat, hub: 2, seq: 3, count: 1, epoch: 9 }, 2);
+  assertEquals(v.maxEpoch, 9);
+  // Forgetting every hub at once raises no event per hub.
+  v.clear();
+  assertEquals(log.slice(2), ["changed"]);
+  assertEquals(v.epochs.size, 0);
 });

@@ -14,6 +14,7 @@ export const MAX_EPOCH = 0x1f_ffff;
 
 /** Hands out ids from epochs, fetching the next epoch before one runs out. */
 export class IdSource {
+  #epoch: number;
   #base: number;
   #next = 1;
   #perEpoch: number;
@@ -35,10 +36,16 @@ export class IdSource {
     perEpoch: number = IDS_PER_EPOCH,
   ) {
     checkEpoch(epoch);
+    this.#epoch = epoch;
     this.#base = epoch * perEpoch;
     this.#perEpoch = perEpoch;
     this.#takeEpoch = takeEpoch;
     this.#onError = onError;
+  }
+
+  /** The epoch of the ids given out now. */
+  get epoch(): number {
+    return this.#epoch;
   }
 
   /** The next id, or `null` when the epoch ran out before the next arrived. */
@@ -48,12 +55,14 @@ export class IdSource {
         this.#fetch();
         return null;
       }
+      this.#epoch = this.#spare;
       this.#base = this.#spare * this.#perEpoch;
       this.#spare = null;
       this.#next = 1;
     }
-    // Half-way through an epoch, take the next one.
-    if (this.#next === this.#perEpoch / 2 && this.#spare === null) {
+    // From half-way through an epoch, take the next one (again, each id,
+    // while taking it fails).
+    if (this.#next >= this.#perEpoch / 2 && this.#spare === null) {
       this.#fetch();
     }
     return this.#base + this.#next++;

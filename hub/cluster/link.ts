@@ -101,6 +101,8 @@ export class ClusterError extends Error {
 
 /** Relays bound for one hub are sent in messages of up to this many bytes. */
 const BATCH_BYTES = 32 * 1024;
+/** Senders of relays tracked at once; more means someone is misbehaving. */
+const MAX_INBOXES = 4096;
 
 /** Bytes of a relay message a part of a large record may fill. */
 function partRoom(maxPayload: number): number {
@@ -135,9 +137,37 @@ export async function joinCluster(
     );
   }
   try {
-    const takeEpoch = await epochTaker(nc, options.name);
-    const epoch = await takeEpoch();
-    const link = new ClusterLink(nc, epoch, takeEpoch, options, log);
+    const numbers = await hubNumbers(nc, options.name);
+    // The epochs of the hubs running now, from their heartbeats.
+    const running = await epochsInUse(nc, options);
+    const take = async (inUse: number): Promise<number> => {
+      let epoch = await numbers.take();
+      if (epoch <= inUse) {
+        // The stream's count went back (its files were lost, or it was
+        // deleted): skip past every epoch in use rather than hand one out
+        // twice.
+        log("warn", "hub numbering was reset in NATS; skipping past", {
+          given: epoch,
+          in_use: inUse,
+        });
+        await numbers.skipTo(inUse + 1);
+        epoch = await numbers.take();
+        if (epoch <= inUse) {
+          throw new ClusterError(
+            `NATS gave hub number ${epoch}, but ${inUse} is in use`,
+          );
+        }
+      }
+      return epoch;
+    };
+    const epoch = await take(running);
+    const link: ClusterLink = new ClusterLink(
+      nc,
+      epoch,
+      () => take(link.view.maxEpoch),
+      options,
+      log,
+    );
     return link;
   } catch (error) {
     await nc.close().catch(() => {});
@@ -150,14 +180,46 @@ export async function joinCluster(
 }
 
 /**
- * Makes sure the stream that numbers hubs exists and returns a function that
- * takes the next number: the sequence number JetStream gives a message on
- * it. File storage keeps the sequence across NATS restarts.
+ * Listens to the cluster's heartbeats for one and a half heartbeat periods
+ * and returns the largest hub number or epoch in use (0 for none).
  */
-async function epochTaker(
+async function epochsInUse(
+  nc: NatsConnection,
+  options: ClusterOptions,
+): Promise<number> {
+  let most = 0;
+  const sub = nc.subscribe(`msghub.${options.name}.presence`, {
+    callback: (error, msg) => {
+      if (error !== null) return;
+      try {
+        const message = decodePresence(msg.data);
+        most = Math.max(most, message.hub);
+        if (message.kind === Presence.Heartbeat) {
+          most = Math.max(most, message.epoch);
+        }
+      } catch {
+        // Someone else's mistake; the link counts these once it runs.
+      }
+    },
+  });
+  await nc.flush();
+  await new Promise((resolve) =>
+    setTimeout(resolve, options.heartbeatMs * 1.5)
+  );
+  sub.unsubscribe();
+  return most;
+}
+
+/**
+ * Makes sure the stream that numbers hubs exists. `take` takes the next
+ * number: the sequence number JetStream gives a message on it (file storage
+ * keeps the count across NATS restarts); `skipTo` moves the count on so that
+ * the next number is `next`.
+ */
+async function hubNumbers(
   nc: NatsConnection,
   name: string,
-): Promise<() => Promise<number>> {
+): Promise<{ take(): Promise<number>; skipTo(next: number): Promise<void> }> {
   if (nc.info?.jetstream !== true) {
     throw new ClusterError(
       "the NATS server has no JetStream (start nats-server with -js): msghub numbers its hubs with it",
@@ -184,9 +246,15 @@ async function epochTaker(
     }
   }
   const js = jetstream(nc);
-  return async () => {
-    const ack = await js.publish(subject, new TextEncoder().encode("hub"));
-    return ack.seq;
+  return {
+    take: async () => {
+      const ack = await js.publish(subject, new TextEncoder().encode("hub"));
+      return ack.seq;
+    },
+    // A purge up to a sequence past the last one moves the count there.
+    skipTo: async (next) => {
+      await jsm.streams.purge(stream, { seq: next });
+    },
   };
 }
 
@@ -230,7 +298,12 @@ export class ClusterLink {
   #joined: number[] = [];
   #left: number[] = [];
   #deltaScheduled = false;
-  #snapshotScheduled = false;
+  /** Hubs waiting for our snapshot, sent to each on its own subject. */
+  #snapshotTo = new Set<number>();
+  /** When the last heartbeat went out, to notice our own stalls. */
+  #lastBeat = performance.now();
+  /** Records of one relay message: the outbox size, at most `#room`. */
+  #batchBytes: number;
   #out = new Map<number, Outbox>();
   #in = new Map<number, Inbox>();
   #connected = true;
@@ -275,12 +348,14 @@ export class ClusterLink {
         }),
     );
     this.#room = partRoom(this.#maxPayload());
+    this.#batchBytes = Math.min(BATCH_BYTES, this.#room);
     this.#presence = `msghub.${options.name}.presence`;
     this.#relayPrefix = `msghub.${options.name}.relay.`;
     this.view = new ClusterView(epoch, options.deadAfterMs, {
       askSnapshot: (hub) => {
         this.#c.resyncs++;
         this.#publishPresence(
+          this.#presence,
           encodePresence({
             kind: Presence.Resync,
             hub: this.number,
@@ -289,14 +364,19 @@ export class ClusterLink {
           }),
         );
       },
-      sendSnapshot: () => this.#scheduleSnapshot(),
+      sendSnapshot: (to) => this.#scheduleSnapshot(to),
       changed: () => this.#host?.presenceChanged(),
       event: (what, hub, clients) => {
         if (what === "hub left" || what === "hub lost") {
           this.#out.delete(hub);
           this.#in.delete(hub);
         }
-        this.#log(what === "hub lost" ? "warn" : "info", what, {
+        const level = what === "hub lost"
+          ? "warn"
+          : what === "hub resynced"
+          ? "debug"
+          : "info";
+        this.#log(level, what, {
           hub,
           clients,
         });
@@ -321,13 +401,21 @@ export class ClusterLink {
           if (error === null) this.#onPresence(msg.data);
         },
       }),
+      // Snapshots asked of other hubs come on a subject of our own.
+      this.#nc.subscribe(`${this.#presence}.${this.number}`, {
+        callback: (error, msg) => {
+          if (error === null) this.#onPresence(msg.data);
+        },
+      }),
       this.#nc.subscribe(this.#relayPrefix + this.number, {
         callback: (error, msg) => {
           if (error === null) this.#onRelay(msg.data);
         },
       }),
     );
-    this.#watchStatus();
+    this.#watchStatus().catch((error) =>
+      this.#log("error", "watching NATS failed", { error: String(error) })
+    );
     this.#hello();
     this.#timer = setInterval(this.#beat, this.#options.heartbeatMs);
     await this.#nc.flush();
@@ -390,7 +478,7 @@ export class ClusterLink {
       this.#flushBox(box);
     }
     if (box.bytes === null) {
-      box.bytes = new Uint8Array(Math.max(BATCH_BYTES, BATCH_HEAD + size));
+      box.bytes = new Uint8Array(Math.max(this.#batchBytes, BATCH_HEAD + size));
       box.length = BATCH_HEAD;
     }
     box.length = writeRecord(
@@ -424,6 +512,7 @@ export class ClusterLink {
     if (this.#gone) return;
     for (const box of this.#out.values()) this.#flushBox(box);
     this.#publishPresence(
+      this.#presence,
       encodePresence({ kind: Presence.Bye, hub: this.number, seq: this.#seq }),
     );
     this.#gone = true;
@@ -500,15 +589,22 @@ export class ClusterLink {
     const source = view.getUint32(0);
     const seq = view.getUint32(4);
     const flag = data[8];
+    const from = this.view.hubs.get(source);
+    // Relays are as good a sign of life as heartbeats, and may queue ahead.
+    if (from !== undefined) from.lastSeen = performance.now();
     let inbox = this.#in.get(source);
     if (inbox === undefined) {
+      // Only senders the view does not know yet can add entries; bound them.
+      if (this.#in.size >= MAX_INBOXES) {
+        this.#in.delete(this.#in.keys().next().value!);
+      }
       inbox = new Inbox();
       inbox.expect = seq;
       this.#in.set(source, inbox);
     }
     // A sender that starts over (a new link to us) begins again at 1.
     if (seq !== inbox.expect && seq !== 1) {
-      this.#c.gaps++;
+      this.#c.gaps += (seq - inbox.expect) >>> 0;
       inbox.partial = null;
     }
     inbox.expect = (seq + 1) >>> 0;
@@ -590,27 +686,41 @@ export class ClusterLink {
   }
 
   #beat = (): void => {
+    const now = performance.now();
+    // A late beat means this hub was stalled: the others' messages may be
+    // waiting unread, so their silence meanwhile does not count.
+    const late = now - this.#lastBeat - this.#options.heartbeatMs;
+    this.#lastBeat = now;
+    if (late > 0) {
+      for (const hub of this.view.hubs.values()) hub.lastSeen += late;
+    }
     this.#flushDelta();
     this.#publishPresence(
+      this.#presence,
       encodePresence({
         kind: Presence.Heartbeat,
         hub: this.number,
         seq: this.#seq,
         count: this.#host?.localCount() ?? 0,
+        epoch: this.#ids.epoch,
       }),
     );
-    this.view.sweep(performance.now());
+    // After whatever input is already waiting has been read.
+    setTimeout(() => {
+      if (!this.#gone) this.view.sweep(performance.now());
+    }, 0);
   };
 
   #hello(): void {
     this.#publishPresence(
+      this.#presence,
       encodePresence({
         kind: Presence.Hello,
         hub: this.number,
         seq: this.#seq,
       }),
     );
-    this.#sendSnapshot();
+    this.#sendSnapshot(null);
   }
 
   #scheduleDelta(): void {
@@ -629,6 +739,7 @@ export class ClusterLink {
       const left = this.#left.splice(0, most - joined.length);
       this.#seq = (this.#seq + 1) >>> 0;
       this.#publishPresence(
+        this.#presence,
         encodePresence({
           kind: Presence.Delta,
           hub: this.number,
@@ -640,20 +751,28 @@ export class ClusterLink {
     }
   }
 
-  #scheduleSnapshot(): void {
-    if (this.#snapshotScheduled) return;
-    this.#snapshotScheduled = true;
-    queueMicrotask(() => this.#sendSnapshot());
+  /** Sends our snapshot to `to` at the end of the task, with others asked. */
+  #scheduleSnapshot(to: number): void {
+    if (this.#snapshotTo.size === 0) {
+      queueMicrotask(() => {
+        const targets = [...this.#snapshotTo];
+        this.#snapshotTo.clear();
+        for (const target of targets) this.#sendSnapshot(target);
+      });
+    }
+    this.#snapshotTo.add(to);
   }
 
-  #sendSnapshot(): void {
-    this.#snapshotScheduled = false;
+  /** Publishes our snapshot to hub `to`, or to every hub (`null`). */
+  #sendSnapshot(to: number | null): void {
     this.#flushDelta();
+    const subject = to === null ? this.#presence : `${this.#presence}.${to}`;
     const ids = [...(this.#host?.localIds() ?? [])];
     const most = Math.floor((this.#maxPayload() - 64) / 8);
     const parts = Math.max(1, Math.ceil(ids.length / most));
     for (let part = 0; part < parts; part++) {
       this.#publishPresence(
+        subject,
         encodePresence({
           kind: Presence.Snapshot,
           hub: this.number,
@@ -666,8 +785,8 @@ export class ClusterLink {
     }
   }
 
-  #publishPresence(bytes: Uint8Array): void {
-    if (!this.#gone) this.#publish(this.#presence, bytes);
+  #publishPresence(subject: string, bytes: Uint8Array): void {
+    if (!this.#gone) this.#publish(subject, bytes);
   }
 
   #publish(subject: string, bytes: Uint8Array): void {
@@ -698,15 +817,16 @@ export class ClusterLink {
             remote_clients: this.view.clients.size,
           });
           // The other hubs cannot be reached: relays to their clients are
-          // reported unknown until NATS is back, instead of piling up in the
-          // NATS client's buffer, which has no bound while it reconnects.
-          this.view.clear("hub lost");
+          // reported unknown until NATS is back, rather than handed to the
+          // NATS client, which drops what it holds when it reconnects.
+          this.view.clear();
           break;
         case "reconnect":
           this.#connected = true;
           this.#c.reconnects++;
           // Another server may take less in one message.
           this.#room = partRoom(this.#maxPayload());
+          this.#batchBytes = Math.min(BATCH_BYTES, this.#room);
           this.#log("info", "NATS is back; announcing clients", {
             server: String(status.server),
           });
@@ -720,6 +840,16 @@ export class ClusterLink {
             subject: String(status.sub.getSubject()),
           });
           break;
+        case "close":
+          // Only a fatal error (a refused login, say) gets here before close().
+          this.#connected = false;
+          this.view.clear();
+          this.#log(
+            "error",
+            "the NATS connection closed for good; serving local clients only",
+            {},
+          );
+          return;
       }
     }
   }

@@ -41,8 +41,8 @@ export class RemoteHub {
 export interface ViewActions {
   /** Publish a Resync for this hub (the view spaces the asks). */
   askSnapshot(hub: number): void;
-  /** Publish our own snapshot: a hub joined or asked for it. */
-  sendSnapshot(): void;
+  /** Send our own snapshot to hub `to`, which joined or asked for it. */
+  sendSnapshot(to: number): void;
   /** The set of remote clients changed: cached lists are stale. */
   changed(): void;
   /** A hub appeared or vanished, for the log. */
@@ -73,6 +73,11 @@ export class ClusterView {
    * a relay that needs no receipt is routed by this alone.
    */
   readonly epochs: Map<number, RemoteHub> = new Map();
+  /**
+   * The largest hub number or epoch seen in use: a hub taking a new number
+   * checks it got a larger one (see link.ts).
+   */
+  maxEpoch = 0;
   #actions: ViewActions;
 
   /**
@@ -93,6 +98,7 @@ export class ClusterView {
       this.#drop(message.hub, "hub left");
       return;
     }
+    if (message.hub > this.maxEpoch) this.maxEpoch = message.hub;
     let hub = this.hubs.get(message.hub);
     const fresh = hub === undefined;
     if (hub === undefined) {
@@ -102,14 +108,17 @@ export class ClusterView {
     hub.lastSeen = now;
     switch (message.kind) {
       case Presence.Hello:
-        this.#actions.sendSnapshot();
+        this.#actions.sendSnapshot(hub.number);
         // Its own snapshot follows its Hello.
         return;
       case Presence.Resync:
-        if (message.target === this.self) this.#actions.sendSnapshot();
+        if (message.target === this.self) {
+          this.#actions.sendSnapshot(hub.number);
+        }
         if (fresh) this.#ask(hub, now);
         return;
       case Presence.Heartbeat:
+        if (message.epoch > this.maxEpoch) this.maxEpoch = message.epoch;
         if (!hub.synced || hub.seq !== message.seq) this.#ask(hub, now);
         return;
       case Presence.Delta: {
@@ -149,11 +158,11 @@ export class ClusterView {
   }
 
   /**
-   * Forgets every hub: this hub left the cluster (`hub left`), or lost its
-   * way to the others (`hub lost`).
+   * Forgets every hub, when this hub leaves the cluster or loses its way to
+   * the others; the caller logs that once, so no event is raised per hub.
    */
-  clear(why: "hub left" | "hub lost" = "hub left"): void {
-    for (const number of [...this.hubs.keys()]) this.#drop(number, why);
+  clear(): void {
+    for (const number of [...this.hubs.keys()]) this.#drop(number, null);
   }
 
   #snapshotPart(
@@ -178,6 +187,8 @@ export class ClusterView {
     for (const id of message.ids) partial.ids.push(id);
     if (partial.got.size < partial.parts) return;
     hub.partial = null;
+    // Sent to another hub that asked at the same time: nothing new.
+    if (hub.synced && partial.seq === hub.seq) return;
     const first = !hub.synced && hub.ids.size === 0 && hub.seq === 0;
     for (const id of hub.ids) {
       if (this.clients.get(id) === hub) this.clients.delete(id);
@@ -205,7 +216,10 @@ export class ClusterView {
     hub.ids.add(id);
     this.clients.set(id, hub);
     const epoch = Math.floor(id / TWO_32);
-    if (this.epochs.get(epoch) !== hub) this.epochs.set(epoch, hub);
+    if (this.epochs.get(epoch) !== hub) {
+      this.epochs.set(epoch, hub);
+      if (epoch > this.maxEpoch) this.maxEpoch = epoch;
+    }
   }
 
   #forgetEpochs(hub: RemoteHub): void {
@@ -219,7 +233,7 @@ export class ClusterView {
     if (this.clients.get(id) === hub) this.clients.delete(id);
   }
 
-  #drop(number: number, why: "hub left" | "hub lost"): void {
+  #drop(number: number, why: "hub left" | "hub lost" | null): void {
     const hub = this.hubs.get(number);
     if (hub === undefined) return;
     this.hubs.delete(number);
@@ -227,7 +241,7 @@ export class ClusterView {
       if (this.clients.get(id) === hub) this.clients.delete(id);
     }
     this.#forgetEpochs(hub);
-    this.#actions.event(why, number, hub.ids.size);
+    if (why !== null) this.#actions.event(why, number, hub.ids.size);
     if (hub.ids.size > 0) this.#actions.changed();
   }
 }

@@ -9,7 +9,10 @@
 
 /** Kinds of presence message, on the subject `msghub.<name>.presence`. */
 export const Presence = {
-  /** "I am alive": the sender's presence sequence number and client count. */
+  /**
+   * "I am alive": the sender's presence sequence number, client count, and
+   * the epoch of the ids it gives out now.
+   */
   Heartbeat: 1,
   /** Clients that registered and left since the last delta. */
   Delta: 2,
@@ -27,7 +30,13 @@ export type PresenceKind = typeof Presence[keyof typeof Presence];
 
 /** A decoded presence message. */
 export type PresenceMessage =
-  | { kind: typeof Presence.Heartbeat; hub: number; seq: number; count: number }
+  | {
+    kind: typeof Presence.Heartbeat;
+    hub: number;
+    seq: number;
+    count: number;
+    epoch: number;
+  }
   | {
     kind: typeof Presence.Delta;
     hub: number;
@@ -94,8 +103,9 @@ export function encodePresence(message: PresenceMessage): Uint8Array {
   const { hub, seq } = message;
   switch (message.kind) {
     case Presence.Heartbeat: {
-      const { bytes, view } = presence(message.kind, hub, seq, 4);
+      const { bytes, view } = presence(message.kind, hub, seq, 8);
       view.setUint32(PRESENCE_HEAD, message.count);
+      view.setUint32(PRESENCE_HEAD + 4, message.epoch);
       return bytes;
     }
     case Presence.Delta: {
@@ -169,8 +179,14 @@ export function decodePresence(bytes: Uint8Array): PresenceMessage {
   };
   switch (kind) {
     case Presence.Heartbeat:
-      need(PRESENCE_HEAD + 4);
-      return { kind, hub, seq, count: view.getUint32(PRESENCE_HEAD) };
+      need(PRESENCE_HEAD + 8);
+      return {
+        kind,
+        hub,
+        seq,
+        count: view.getUint32(PRESENCE_HEAD),
+        epoch: view.getUint32(PRESENCE_HEAD + 4),
+      };
     case Presence.Delta: {
       if (bytes.length < PRESENCE_HEAD + 8) need(PRESENCE_HEAD + 8);
       const joinedCount = view.getUint32(PRESENCE_HEAD);
