@@ -1,5 +1,6 @@
 import {
   ARENA_LARGE,
+  type BufferPool,
   deliverSize,
   encodeReceipt,
   encodeTextDeliver,
@@ -24,6 +25,7 @@ const MAX_SAFE_ID = BigInt(Number.MAX_SAFE_INTEGER);
 export class Fanout {
   #registry: ReadonlyMap<number, Session>;
   #arena: OutboundArena;
+  #pool: BufferPool;
   #counters: HubCounters;
   #stallMark: number;
   /** Numbers relays, so a receiver named twice is found at once. */
@@ -34,23 +36,28 @@ export class Fanout {
   #frame: Uint8Array = new Uint8Array(0);
   #frameStart = 0;
   #frameEnd = 0;
+  /** Whether #frame was taken from the pool for this relay alone. */
+  #taken = false;
 
   /**
    * Made by the hub, which owns every argument.
    *
    * @param registry the registered clients by id, the hub's own map
    * @param arena where DELIVER frames are written
+   * @param pool where large DELIVER frames come from
    * @param counters bumped for relays, deliveries and unknown receivers
    * @param stallMark queued bytes past which a receiver makes its senders pause
    */
   constructor(
     registry: ReadonlyMap<number, Session>,
     arena: OutboundArena,
+    pool: BufferPool,
     counters: HubCounters,
     stallMark: number,
   ) {
     this.#registry = registry;
     this.#arena = arena;
+    this.#pool = pool;
     this.#counters = counters;
     this.#stallMark = stallMark;
   }
@@ -174,6 +181,11 @@ export class Fanout {
       }
     }
     targets.length = 0;
+    if (this.#taken) {
+      // Every queue that took the frame holds it now.
+      this.#taken = false;
+      this.#pool.release(this.#frame.buffer);
+    }
     return delivered;
   }
 
@@ -192,7 +204,8 @@ export class Fanout {
       this.#frame = source;
       this.#frameStart = bodyStart - HEADER_SIZE - 8;
     } else if (size >= ARENA_LARGE) {
-      this.#frame = new Uint8Array(size);
+      this.#frame = this.#pool.take(size);
+      this.#taken = true;
       this.#frameStart = 0;
       this.#frame.set(source.subarray(bodyStart, end), HEADER_SIZE + 8);
     } else {

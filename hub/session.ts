@@ -155,6 +155,7 @@ export class Session {
     this.queue = new OutboundQueue(
       conn,
       () => this.#destroy(CloseReason.Reset),
+      hub.pool,
     );
     this.#acceptedAt = this.#lastRead = this.#progressAt = performance.now();
   }
@@ -322,7 +323,10 @@ export class Session {
   #choose(first: number): void {
     if (isBinaryFirstByte(first)) {
       this.#dialect = Dialect.Binary;
-      this.#frames = FrameParser.ranges(REQUEST_LIMITS, this.#onFrame);
+      const pool = this.#hub.pool;
+      this.#frames = FrameParser.ranges(REQUEST_LIMITS, this.#onFrame, {
+        allocate: (size) => pool.take(size),
+      });
     } else {
       this.#dialect = Dialect.Text;
       this.#text = new TextParser(this.#onCommand);
@@ -372,7 +376,11 @@ export class Session {
     this.send(encoder.encode(text + "\n"));
   }
 
-  /** One binary request: its payload is `source[start..end)`. */
+  /**
+   * One binary request: its payload is `source[start..end)`. A frame of its
+   * own came from the hub's pool: whatever queued it holds it now, and the
+   * parser's hold is given back.
+   */
   #onFrame = (
     kind: number,
     source: Uint8Array,
@@ -380,6 +388,21 @@ export class Session {
     end: number,
     owned: boolean,
   ): void => {
+    if (!owned) return this.#handleFrame(kind, source, start, end, false);
+    try {
+      this.#handleFrame(kind, source, start, end, true);
+    } finally {
+      this.#hub.pool.release(source.buffer);
+    }
+  };
+
+  #handleFrame(
+    kind: number,
+    source: Uint8Array,
+    start: number,
+    end: number,
+    owned: boolean,
+  ): void {
     if (this.#state !== State.Open) return;
     this.#hub.counters.framesIn++;
     if (!this.#authed && kind !== Kind.Auth) {
@@ -422,7 +445,7 @@ export class Session {
         if (this.#auth(source.subarray(start, end))) this.send(AUTH_OK);
         return;
     }
-  };
+  }
 
   #onCommand = (command: TextCommand): void => {
     if (this.#state !== State.Open) return;
