@@ -17,10 +17,17 @@ import { Dialect, type Session } from "./session.ts";
 const MAX_SAFE_HIGH = 0x1f_ffff;
 const TWO_32 = 0x1_0000_0000;
 const MAX_SAFE_ID = BigInt(Number.MAX_SAFE_INTEGER);
+const EMPTY = new Uint8Array(0);
 
 /**
  * The hub's relay path: it resolves a relay's receivers, builds the DELIVER
  * frame once and queues the same bytes for each of them.
+ *
+ * Consecutive relays of one read that name the same receivers form a run:
+ * their receivers are resolved once, their DELIVER frames are written back to
+ * back in the arena, and each receiver gets the run as one range when it
+ * ends. A run ends before anything else is handled ({@linkcode Fanout.flush}),
+ * so every queue sees the same frames in the same order as one by one.
  */
 export class Fanout {
   #registry: ReadonlyMap<number, Session>;
@@ -38,6 +45,21 @@ export class Fanout {
   #frameEnd = 0;
   /** Whether #frame was taken from the pool for this relay alone. */
   #taken = false;
+  /** The sender of the run being gathered; null when there is none. */
+  #runSender: Session | null = null;
+  /** The run's receivers, every one binary. */
+  #runTargets: Session[] = [];
+  /** The chunk the run's relays are read from, and its first relay's ids. */
+  #runSource: Uint8Array = EMPTY;
+  #runIds = 0;
+  #runCount = 0;
+  /** Ids of the run's relays that named nobody registered, per relay. */
+  #runUnknown = 0;
+  /** The run's DELIVER frames: #runChunk[#runStart..#runEnd). */
+  #runChunk: Uint8Array = EMPTY;
+  #runStart = 0;
+  #runEnd = 0;
+  #runFrames = 0;
 
   /**
    * Made by the hub, which owns every argument.
@@ -78,9 +100,18 @@ export class Fanout {
   ): void {
     const n = source[start]!;
     const bodyStart = start + 1 + n * 8;
+    const batchable = !owned && !receipted &&
+      deliverSize(end - bodyStart) < ARENA_LARGE;
+    if (
+      batchable && this.#runSender === sender && this.#runSource === source &&
+      this.#extend(source, start + 1, bodyStart, end)
+    ) return;
+    this.flush();
     const stamp = ++this.#stamp;
     const targets = this.#targets;
     let unknown: bigint[] | null = null;
+    let unknownCount = 0;
+    let binary = true;
     for (let offset = start + 1; offset < bodyStart; offset += 8) {
       const high = readU32(source, offset);
       const target = high <= MAX_SAFE_HIGH
@@ -88,6 +119,7 @@ export class Fanout {
         : undefined;
       if (target === undefined) {
         this.#counters.unknownReceivers++;
+        unknownCount++;
         if (receipted) {
           const id = readU64(source, offset);
           unknown ??= [];
@@ -96,7 +128,27 @@ export class Fanout {
       } else if (target.stamp !== stamp) {
         target.stamp = stamp;
         targets.push(target);
+        if (target.dialect !== Dialect.Binary) binary = false;
       }
+    }
+    if (batchable && binary && targets.length > 0) {
+      // The first relay of a run: its frame waits in the arena for more.
+      this.#buildDeliver(sender, source, bodyStart, end, false);
+      this.#runSender = sender;
+      // The arrays swap: the run keeps these receivers, and the next relay
+      // collects into the run's old array, emptied by the last flush.
+      this.#targets = this.#runTargets;
+      this.#runTargets = targets;
+      this.#runSource = source;
+      this.#runIds = start + 1;
+      this.#runCount = n;
+      this.#runUnknown = unknownCount;
+      this.#runChunk = this.#frame;
+      this.#runStart = this.#frameStart;
+      this.#runEnd = this.#frameEnd;
+      this.#runFrames = 1;
+      this.#counters.relays++;
+      return;
     }
     // Every id is read before an owned buffer's ids are overwritten by the frame.
     const delivered = this.#deliver(sender, source, bodyStart, end, owned);
@@ -105,12 +157,80 @@ export class Fanout {
     if (receipted) sender.send(encodeReceipt(delivered, unknown ?? []));
   }
 
+  /**
+   * Adds the relay whose ids are `source[ids..bodyStart)` to the run when it
+   * names the same receivers and its frame fits right after the run's in the
+   * arena; returns whether it did.
+   */
+  #extend(
+    source: Uint8Array,
+    ids: number,
+    bodyStart: number,
+    end: number,
+  ): boolean {
+    if (bodyStart - ids !== this.#runCount * 8) return false;
+    const first = this.#runIds;
+    for (let i = 0; i < bodyStart - ids; i++) {
+      if (source[ids + i] !== source[first + i]) return false;
+    }
+    const size = deliverSize(end - bodyStart);
+    const arena = this.#arena;
+    if (
+      arena.chunk !== this.#runChunk || arena.used !== this.#runEnd ||
+      this.#runEnd + size > arena.chunk.length
+    ) return false;
+    this.#buildDeliver(this.#runSender!, source, bodyStart, end, false);
+    this.#runEnd += size;
+    this.#runFrames++;
+    this.#counters.relays++;
+    this.#counters.unknownReceivers += this.#runUnknown;
+    return true;
+  }
+
+  /**
+   * Queues the run being gathered, if any, for its receivers. The hub calls
+   * it once a read is handled; the relay path calls it before anything that
+   * is not part of the run.
+   */
+  flush(): void {
+    const sender = this.#runSender;
+    if (sender === null) return;
+    this.#runSender = null;
+    this.#runSource = EMPTY;
+    const targets = this.#runTargets;
+    const chunk = this.#runChunk;
+    const start = this.#runStart;
+    const end = this.#runEnd;
+    const frames = this.#runFrames;
+    let delivered = 0;
+    for (let i = 0; i < targets.length; i++) {
+      const target = targets[i]!;
+      if (target.fits(end - start)) {
+        if (target.sendRange(chunk, start, end, frames)) delivered += frames;
+      } else {
+        // Past its limit somewhere in the run: one frame at a time, as the
+        // relays came, so it gets exactly those that fit before its error.
+        for (let at = start; at < end;) {
+          const next = at + HEADER_SIZE + readU32(chunk, at + 1);
+          if (!target.sendRange(chunk, at, next)) break;
+          delivered++;
+          at = next;
+        }
+      }
+      if (target.queue.queued > this.#stallMark) sender.pressure = target;
+    }
+    targets.length = 0;
+    this.#runChunk = EMPTY;
+    this.#counters.deliveries += delivered;
+  }
+
   /** Relays a text-dialect relay; returns what the `relayed` line reports. */
   relayText(
     sender: Session,
     ids: readonly bigint[],
     body: Uint8Array,
   ): { delivered: number; unknown: bigint[] } {
+    this.flush();
     const stamp = ++this.#stamp;
     const targets = this.#targets;
     const unknown: bigint[] = [];

@@ -266,9 +266,13 @@ export class Session {
     if (this.#dialect === Dialect.Unknown) this.#choose(chunk[0]!);
     if (this.#state !== State.Open) return;
     try {
-      if (this.#frames !== null) this.#frames.parse(chunk);
-      else this.#text!.parse(chunk);
+      if (this.#frames !== null) {
+        this.#frames.parse(chunk);
+        this.#hub.fanout.flush();
+      } else this.#text!.parse(chunk);
     } catch (error) {
+      // The relays before the bad frame go out before its error.
+      this.#hub.fanout.flush();
       if (!(error instanceof ProtocolError)) throw error;
       // Before authentication, whatever is not a proper AUTH is unauthorized.
       if (!this.#authed) return this.#fatal(ErrorCode.Unauthorized);
@@ -355,8 +359,21 @@ export class Session {
     return this.sendRange(chunk, at, at + bytes.length);
   }
 
-  /** Queues `bytes[start..end)`, as {@linkcode send} does, without a view. */
-  sendRange(bytes: Uint8Array, start: number, end: number): boolean {
+  /** Whether `bytes` more would stay within the pending limit. */
+  fits(bytes: number): boolean {
+    return this.queue.footprint + bytes <= this.#hub.config.maxPending;
+  }
+
+  /**
+   * Queues `bytes[start..end)`, as {@linkcode send} does, without a view:
+   * `frames` frames, for the counters.
+   */
+  sendRange(
+    bytes: Uint8Array,
+    start: number,
+    end: number,
+    frames = 1,
+  ): boolean {
     if (this.#state !== State.Open) return false;
     if (this.queue.footprint + end - start > this.#hub.config.maxPending) {
       this.#hub.log("warn", "slow consumer", {
@@ -368,7 +385,7 @@ export class Session {
       return false;
     }
     this.queue.pushRange(bytes, start, end);
-    this.#hub.counters.framesOut++;
+    this.#hub.counters.framesOut += frames;
     return true;
   }
 
@@ -405,6 +422,8 @@ export class Session {
   ): void {
     if (this.#state !== State.Open) return;
     this.#hub.counters.framesIn++;
+    // A run of relays ends before anything else is answered or queued.
+    if (kind !== Kind.Relay) this.#hub.fanout.flush();
     if (!this.#authed && kind !== Kind.Auth) {
       return this.#fatal(ErrorCode.Unauthorized);
     }

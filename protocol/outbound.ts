@@ -71,6 +71,11 @@ export class OutboundArena {
       : pool.take(chunkSize);
   }
 
+  /** Bytes of {@linkcode chunk} claimed so far: where the next claim starts if it fits. */
+  get used(): number {
+    return this.#used;
+  }
+
   /** The chunk that {@linkcode claim} last claimed a region of. */
   get chunk(): Uint8Array {
     return this.#chunk;
