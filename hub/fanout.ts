@@ -1,5 +1,6 @@
 import {
   ARENA_LARGE,
+  type BufferPool,
   deliverSize,
   encodeReceipt,
   encodeTextDeliver,
@@ -19,14 +20,22 @@ import { Dialect, type Session } from "./session.ts";
 const MAX_SAFE_HIGH = 0x1f_ffff;
 const TWO_32 = 0x1_0000_0000;
 const MAX_SAFE_ID = BigInt(Number.MAX_SAFE_INTEGER);
+const EMPTY = new Uint8Array(0);
 
 /**
  * The hub's relay path: it resolves a relay's receivers, builds the DELIVER
  * frame once and queues the same bytes for each of them.
+ *
+ * Consecutive relays of one read that name the same receivers form a run:
+ * their receivers are resolved once, their DELIVER frames are written back to
+ * back in the arena, and each receiver gets the run as one range when it
+ * ends. A run ends before anything else is handled ({@linkcode Fanout.flush}),
+ * so every queue sees the same frames in the same order as one by one.
  */
 export class Fanout {
   #registry: ReadonlyMap<number, Session>;
   #arena: OutboundArena;
+  #pool: BufferPool;
   #counters: HubCounters;
   #stallMark: number;
   /** The hub's link to its cluster, if it is in one. */
@@ -41,12 +50,30 @@ export class Fanout {
   #frame: Uint8Array = new Uint8Array(0);
   #frameStart = 0;
   #frameEnd = 0;
+  /** Whether #frame was taken from the pool for this relay alone. */
+  #taken = false;
+  /** The sender of the run being gathered; null when there is none. */
+  #runSender: Session | null = null;
+  /** The run's receivers, every one binary. */
+  #runTargets: Session[] = [];
+  /** The chunk the run's relays are read from, and its first relay's ids. */
+  #runSource: Uint8Array = EMPTY;
+  #runIds = 0;
+  #runCount = 0;
+  /** Ids of the run's relays that named nobody registered, per relay. */
+  #runUnknown = 0;
+  /** The run's DELIVER frames: #runChunk[#runStart..#runEnd). */
+  #runChunk: Uint8Array = EMPTY;
+  #runStart = 0;
+  #runEnd = 0;
+  #runFrames = 0;
 
   /**
    * Made by the hub, which owns every argument.
    *
    * @param registry the registered clients by id, the hub's own map
    * @param arena where DELIVER frames are written
+   * @param pool where large DELIVER frames come from
    * @param counters bumped for relays, deliveries and unknown receivers
    * @param stallMark queued bytes past which a receiver makes its senders pause
    * @param cluster the hub's link to its cluster; `null` for a lone hub
@@ -54,12 +81,14 @@ export class Fanout {
   constructor(
     registry: ReadonlyMap<number, Session>,
     arena: OutboundArena,
+    pool: BufferPool,
     counters: HubCounters,
     stallMark: number,
     cluster: ClusterLink | null = null,
   ) {
     this.#registry = registry;
     this.#arena = arena;
+    this.#pool = pool;
     this.#counters = counters;
     this.#stallMark = stallMark;
     this.#cluster = cluster;
@@ -81,9 +110,18 @@ export class Fanout {
   ): void {
     const n = source[start]!;
     const bodyStart = start + 1 + n * 8;
+    const batchable = !owned && !receipted &&
+      deliverSize(end - bodyStart) < ARENA_LARGE;
+    if (
+      batchable && this.#runSender === sender && this.#runSource === source &&
+      this.#extend(source, start + 1, bodyStart, end)
+    ) return;
+    this.flush();
     const stamp = ++this.#stamp;
     const targets = this.#targets;
     let unknown: bigint[] | null = null;
+    let unknownCount = 0;
+    let binary = true;
     const epochs = this.#cluster?.view.epochs ?? null;
     for (let offset = start + 1; offset < bodyStart; offset += 8) {
       const high = readU32(source, offset);
@@ -101,16 +139,40 @@ export class Fanout {
           if (target.stamp !== stamp) {
             target.stamp = stamp;
             targets.push(target);
+            if (target.dialect !== Dialect.Binary) binary = false;
           }
           continue;
         }
       }
       this.#counters.unknownReceivers++;
+      unknownCount++;
       if (receipted) {
         const id = readU64(source, offset);
         unknown ??= [];
         if (!unknown.includes(id)) unknown.push(id);
       }
+    }
+    // A relay that reaches other hubs is not part of a run: it goes on now.
+    if (
+      batchable && binary && targets.length > 0 && this.#remotes.length === 0
+    ) {
+      // The first relay of a run: its frame waits in the arena for more.
+      this.#buildDeliver(sender.id, source, bodyStart, end, false);
+      this.#runSender = sender;
+      // The arrays swap: the run keeps these receivers, and the next relay
+      // collects into the run's old array, emptied by the last flush.
+      this.#targets = this.#runTargets;
+      this.#runTargets = targets;
+      this.#runSource = source;
+      this.#runIds = start + 1;
+      this.#runCount = n;
+      this.#runUnknown = unknownCount;
+      this.#runChunk = this.#frame;
+      this.#runStart = this.#frameStart;
+      this.#runEnd = this.#frameEnd;
+      this.#runFrames = 1;
+      this.#counters.relays++;
+      return;
     }
     const forwarded = this.#forward(sender.id, source, bodyStart, end);
     // Every id is read before an owned buffer's ids are overwritten by the frame.
@@ -129,12 +191,80 @@ export class Fanout {
     }
   }
 
+  /**
+   * Adds the relay whose ids are `source[ids..bodyStart)` to the run when it
+   * names the same receivers and its frame fits right after the run's in the
+   * arena; returns whether it did.
+   */
+  #extend(
+    source: Uint8Array,
+    ids: number,
+    bodyStart: number,
+    end: number,
+  ): boolean {
+    if (bodyStart - ids !== this.#runCount * 8) return false;
+    const first = this.#runIds;
+    for (let i = 0; i < bodyStart - ids; i++) {
+      if (source[ids + i] !== source[first + i]) return false;
+    }
+    const size = deliverSize(end - bodyStart);
+    const arena = this.#arena;
+    if (
+      arena.chunk !== this.#runChunk || arena.used !== this.#runEnd ||
+      this.#runEnd + size > arena.chunk.length
+    ) return false;
+    this.#buildDeliver(this.#runSender!.id, source, bodyStart, end, false);
+    this.#runEnd += size;
+    this.#runFrames++;
+    this.#counters.relays++;
+    this.#counters.unknownReceivers += this.#runUnknown;
+    return true;
+  }
+
+  /**
+   * Queues the run being gathered, if any, for its receivers. The hub calls
+   * it once a read is handled; the relay path calls it before anything that
+   * is not part of the run.
+   */
+  flush(): void {
+    const sender = this.#runSender;
+    if (sender === null) return;
+    this.#runSender = null;
+    this.#runSource = EMPTY;
+    const targets = this.#runTargets;
+    const chunk = this.#runChunk;
+    const start = this.#runStart;
+    const end = this.#runEnd;
+    const frames = this.#runFrames;
+    let delivered = 0;
+    for (let i = 0; i < targets.length; i++) {
+      const target = targets[i]!;
+      if (target.fits(end - start)) {
+        if (target.sendRange(chunk, start, end, frames)) delivered += frames;
+      } else {
+        // Past its limit somewhere in the run: one frame at a time, as the
+        // relays came, so it gets exactly those that fit before its error.
+        for (let at = start; at < end;) {
+          const next = at + HEADER_SIZE + readU32(chunk, at + 1);
+          if (!target.sendRange(chunk, at, next)) break;
+          delivered++;
+          at = next;
+        }
+      }
+      if (target.queue.queued > this.#stallMark) sender.pressure = target;
+    }
+    targets.length = 0;
+    this.#runChunk = EMPTY;
+    this.#counters.deliveries += delivered;
+  }
+
   /** Relays a text-dialect relay; returns what the `relayed` line reports. */
   relayText(
     sender: Session,
     ids: readonly bigint[],
     body: Uint8Array,
   ): { delivered: number; unknown: bigint[] } {
+    this.flush();
     const stamp = ++this.#stamp;
     const targets = this.#targets;
     const unknown: bigint[] = [];
@@ -181,6 +311,8 @@ export class Fanout {
    * left meanwhile are counted and skipped.
    */
   relayRemote(source: Uint8Array, record: RecordView, owned: boolean): void {
+    // Runs end with the read that made them; this is a task of its own.
+    this.flush();
     const stamp = ++this.#stamp;
     const targets = this.#targets;
     const idsEnd = record.idsStart + 8 * record.n;
@@ -288,6 +420,11 @@ export class Fanout {
       }
     }
     targets.length = 0;
+    if (this.#taken) {
+      // Every queue that took the frame holds it now.
+      this.#taken = false;
+      this.#pool.release(this.#frame.buffer);
+    }
     return delivered;
   }
 
@@ -306,7 +443,8 @@ export class Fanout {
       this.#frame = source;
       this.#frameStart = bodyStart - HEADER_SIZE - 8;
     } else if (size >= ARENA_LARGE) {
-      this.#frame = new Uint8Array(size);
+      this.#frame = this.#pool.take(size);
+      this.#taken = true;
       this.#frameStart = 0;
       this.#frame.set(source.subarray(bodyStart, end), HEADER_SIZE + 8);
     } else {

@@ -1,4 +1,9 @@
-import { MAX_LIST_IDS, OutboundArena } from "../protocol/mod.ts";
+import {
+  ARENA_CHUNK,
+  BufferPool,
+  MAX_LIST_IDS,
+  OutboundArena,
+} from "../protocol/mod.ts";
 import type { ClusterHost, ClusterLink } from "./cluster/link.ts";
 import type { RecordView } from "./cluster/wire.ts";
 import { CloseReason } from "./close_reason.ts";
@@ -100,8 +105,13 @@ export class Hub implements AsyncDisposable {
   readonly stallMark: number;
   /** Counters bumped by the hub and its sessions. */
   readonly counters: Counters = new HubCounters();
+  /**
+   * Large buffers used again once written: arena chunks, frames that
+   * arrived split across reads, large DELIVER frames.
+   */
+  readonly pool: BufferPool = new BufferPool();
   /** Where outbound frames are written, shared by every session. */
-  readonly arena: OutboundArena = new OutboundArena();
+  readonly arena: OutboundArena = new OutboundArena(ARENA_CHUNK, this.pool);
   /** Relays messages to the registered clients. */
   readonly fanout: Fanout;
   #listener: HubListener;
@@ -142,6 +152,7 @@ export class Hub implements AsyncDisposable {
     this.fanout = new Fanout(
       this.#registry,
       this.arena,
+      this.pool,
       this.counters,
       this.stallMark,
       cluster,

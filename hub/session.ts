@@ -155,6 +155,7 @@ export class Session {
     this.queue = new OutboundQueue(
       conn,
       () => this.#destroy(CloseReason.Reset),
+      hub.pool,
     );
     this.#acceptedAt = this.#lastRead = this.#progressAt = performance.now();
   }
@@ -265,9 +266,13 @@ export class Session {
     if (this.#dialect === Dialect.Unknown) this.#choose(chunk[0]!);
     if (this.#state !== State.Open) return;
     try {
-      if (this.#frames !== null) this.#frames.parse(chunk);
-      else this.#text!.parse(chunk);
+      if (this.#frames !== null) {
+        this.#frames.parse(chunk);
+        this.#hub.fanout.flush();
+      } else this.#text!.parse(chunk);
     } catch (error) {
+      // The relays before the bad frame go out before its error.
+      this.#hub.fanout.flush();
       if (!(error instanceof ProtocolError)) throw error;
       // Before authentication, whatever is not a proper AUTH is unauthorized.
       if (!this.#authed) return this.#fatal(ErrorCode.Unauthorized);
@@ -322,7 +327,10 @@ export class Session {
   #choose(first: number): void {
     if (isBinaryFirstByte(first)) {
       this.#dialect = Dialect.Binary;
-      this.#frames = FrameParser.ranges(REQUEST_LIMITS, this.#onFrame);
+      const pool = this.#hub.pool;
+      this.#frames = FrameParser.ranges(REQUEST_LIMITS, this.#onFrame, {
+        allocate: (size) => pool.take(size),
+      });
     } else {
       this.#dialect = Dialect.Text;
       this.#text = new TextParser(this.#onCommand);
@@ -351,8 +359,21 @@ export class Session {
     return this.sendRange(chunk, at, at + bytes.length);
   }
 
-  /** Queues `bytes[start..end)`, as {@linkcode send} does, without a view. */
-  sendRange(bytes: Uint8Array, start: number, end: number): boolean {
+  /** Whether `bytes` more would stay within the pending limit. */
+  fits(bytes: number): boolean {
+    return this.queue.footprint + bytes <= this.#hub.config.maxPending;
+  }
+
+  /**
+   * Queues `bytes[start..end)`, as {@linkcode send} does, without a view:
+   * `frames` frames, for the counters.
+   */
+  sendRange(
+    bytes: Uint8Array,
+    start: number,
+    end: number,
+    frames = 1,
+  ): boolean {
     if (this.#state !== State.Open) return false;
     if (this.queue.footprint + end - start > this.#hub.config.maxPending) {
       this.#hub.log("warn", "slow consumer", {
@@ -364,7 +385,7 @@ export class Session {
       return false;
     }
     this.queue.pushRange(bytes, start, end);
-    this.#hub.counters.framesOut++;
+    this.#hub.counters.framesOut += frames;
     return true;
   }
 
@@ -372,7 +393,11 @@ export class Session {
     this.send(encoder.encode(text + "\n"));
   }
 
-  /** One binary request: its payload is `source[start..end)`. */
+  /**
+   * One binary request: its payload is `source[start..end)`. A frame of its
+   * own came from the hub's pool: whatever queued it holds it now, and the
+   * parser's hold is given back.
+   */
   #onFrame = (
     kind: number,
     source: Uint8Array,
@@ -380,8 +405,25 @@ export class Session {
     end: number,
     owned: boolean,
   ): void => {
+    if (!owned) return this.#handleFrame(kind, source, start, end, false);
+    try {
+      this.#handleFrame(kind, source, start, end, true);
+    } finally {
+      this.#hub.pool.release(source.buffer);
+    }
+  };
+
+  #handleFrame(
+    kind: number,
+    source: Uint8Array,
+    start: number,
+    end: number,
+    owned: boolean,
+  ): void {
     if (this.#state !== State.Open) return;
     this.#hub.counters.framesIn++;
+    // A run of relays ends before anything else is answered or queued.
+    if (kind !== Kind.Relay) this.#hub.fanout.flush();
     if (!this.#authed && kind !== Kind.Auth) {
       return this.#fatal(ErrorCode.Unauthorized);
     }
@@ -422,7 +464,7 @@ export class Session {
         if (this.#auth(source.subarray(start, end))) this.send(AUTH_OK);
         return;
     }
-  };
+  }
 
   #onCommand = (command: TextCommand): void => {
     if (this.#state !== State.Open) return;

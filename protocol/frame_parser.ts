@@ -60,6 +60,7 @@ export class FrameParser {
   #length = 0;
   #frame: Uint8Array | null = null;
   #fill = 0;
+  #allocate: (size: number) => Uint8Array = allocate;
 
   /**
    * Creates a parser that hands each frame to `onFrame` as a view.
@@ -87,9 +88,21 @@ export class FrameParser {
    * if (bytes !== 1 + 8 + 3) throw new Error("Wrong payload size");
    * ```
    */
-  static ranges(limits: Int32Array, onFrame: FrameRangeHandler): FrameParser {
+  static ranges(
+    limits: Int32Array,
+    onFrame: FrameRangeHandler,
+    options: {
+      /**
+       * Where the buffer of a frame split across chunks comes from (a
+       * `BufferPool`'s `take`); its bytes need not be zero. The
+       * handler gets it as `owned` and answers for giving it back.
+       */
+      allocate?: (size: number) => Uint8Array;
+    } = {},
+  ): FrameParser {
     const parser = new FrameParser(limits, () => {});
     parser.#onFrame = onFrame;
+    if (options.allocate !== undefined) parser.#allocate = options.allocate;
     return parser;
   }
 
@@ -168,7 +181,7 @@ export class FrameParser {
           i += length;
           continue;
         }
-        this.#frame = new Uint8Array(HEADER_SIZE + length);
+        this.#frame = this.#allocate(HEADER_SIZE + length);
       }
       const frame = this.#frame!;
       const take = Math.min(length - this.#fill, end - i);
@@ -205,6 +218,10 @@ export class FrameParser {
     this.#length = length;
     this.#state = State.Payload;
   }
+}
+
+function allocate(size: number): Uint8Array {
+  return new Uint8Array(size);
 }
 
 function checkRelayCount(n: number, length: number): void {

@@ -1,6 +1,7 @@
 /**
  * The msghub wire protocol, version 1: frame kinds, limits, the encoder, the
- * incremental binary and text parsers, and the outbound write queue. Pure
+ * incremental binary and text parsers, the outbound write queue and the pool
+ * of large buffers it writes from. Pure
  * code: no sockets, timers or console; `hub/` and `client/` build on it.
  *
  * @module
@@ -11,3 +12,4 @@ export * from "./encode.ts";
 export * from "./frame_parser.ts";
 export * from "./text.ts";
 export * from "./outbound.ts";
+export * from "./buffer_pool.ts";

@@ -7,6 +7,8 @@
  * @module
  */
 
+import type { BufferPool } from "./buffer_pool.ts";
+
 /** Where the queue writes: `Deno.Conn` fits, and so does any test double. */
 export interface ByteSink {
   /** Writes some bytes of `p`, resolving to how many; may write fewer. */
@@ -33,8 +35,12 @@ const JOIN_SEGMENT = 16 * 1024;
 
 /**
  * Hands out regions of large shared buffers for outbound frames. A region is
- * never handed out twice: a full chunk is replaced by a fresh one, and the
- * garbage collector frees a chunk once no queue or write still refers to it.
+ * never handed out twice while anything refers to it: a full chunk is
+ * replaced by a fresh one. Without a pool, the garbage collector frees a
+ * chunk once no queue or write still refers to it; with a
+ * {@linkcode BufferPool}, chunks come from the pool and go back to it once
+ * the arena has moved on and every queue that holds a range of it has
+ * written it (queues made with the same pool count their holds).
  *
  * @example Two small regions lie back to back
  * ```ts
@@ -49,15 +55,25 @@ export class OutboundArena {
   #chunkSize: number;
   #chunk: Uint8Array;
   #used = 0;
+  #pool: BufferPool | null;
 
   /**
    * Creates an arena; its first chunk is allocated at once.
    *
    * @param chunkSize bytes per chunk; a larger frame gets a chunk of its size
+   * @param pool where chunks come from and go back to; none: fresh ones
    */
-  constructor(chunkSize: number = ARENA_CHUNK) {
+  constructor(chunkSize: number = ARENA_CHUNK, pool: BufferPool | null = null) {
     this.#chunkSize = chunkSize;
-    this.#chunk = new Uint8Array(chunkSize);
+    this.#pool = pool;
+    this.#chunk = pool === null
+      ? new Uint8Array(chunkSize)
+      : pool.take(chunkSize);
+  }
+
+  /** Bytes of {@linkcode chunk} claimed so far: where the next claim starts if it fits. */
+  get used(): number {
+    return this.#used;
   }
 
   /** The chunk that {@linkcode claim} last claimed a region of. */
@@ -71,7 +87,13 @@ export class OutboundArena {
    */
   claim(size: number): number {
     if (this.#used + size > this.#chunk.length) {
-      this.#chunk = new Uint8Array(Math.max(this.#chunkSize, size));
+      const length = Math.max(this.#chunkSize, size);
+      if (this.#pool === null) this.#chunk = new Uint8Array(length);
+      else {
+        // The arena's own hold; queues holding ranges of it keep theirs.
+        this.#pool.release(this.#chunk.buffer);
+        this.#chunk = this.#pool.take(length);
+      }
       this.#used = 0;
     }
     const start = this.#used;
@@ -93,6 +115,8 @@ interface Segment {
   buffer: ArrayBufferLike;
   start: number;
   end: number;
+  /** Whether the queue holds a reference on `buffer` in its pool. */
+  held: boolean;
 }
 
 /**
@@ -115,6 +139,9 @@ interface Segment {
 export class OutboundQueue {
   #sink: ByteSink;
   #onError: (error: unknown) => void;
+  #pool: BufferPool | null;
+  /** The pooled buffer the write in flight borrows, held until it resolves. */
+  #borrowed: ArrayBufferLike | null = null;
   #segments: Segment[] = [];
   #head = 0;
   #queued = 0;
@@ -136,10 +163,17 @@ export class OutboundQueue {
    *
    * @param sink where the bytes are written: the connection
    * @param onError called once if a write rejects; the queue is closed then.
+   * @param pool the pool queued buffers may come from: each range of a pooled
+   * buffer holds a reference on it until written or dropped
    */
-  constructor(sink: ByteSink, onError: (error: unknown) => void = () => {}) {
+  constructor(
+    sink: ByteSink,
+    onError: (error: unknown) => void = () => {},
+    pool: BufferPool | null = null,
+  ) {
     this.#sink = sink;
     this.#onError = onError;
+    this.#pool = pool;
   }
 
   /** Bytes queued and not yet written, the write in flight included. */
@@ -197,7 +231,8 @@ export class OutboundQueue {
     ) {
       last.end = end;
     } else {
-      this.#segments.push({ buffer: bytes.buffer, start, end });
+      const held = this.#pool !== null && this.#pool.retain(bytes.buffer);
+      this.#segments.push({ buffer: bytes.buffer, start, end, held });
       this.#overhead += SEGMENT_COST;
     }
     this.#queued += to - from;
@@ -241,6 +276,10 @@ export class OutboundQueue {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    for (let i = this.#head; i < this.#segments.length; i++) {
+      const segment = this.#segments[i]!;
+      if (segment.held) this.#pool!.release(segment.buffer);
+    }
     this.#segments = [];
     this.#overhead = 0;
     this.#head = 0;
@@ -267,10 +306,13 @@ export class OutboundQueue {
             this.#written += written;
           }
         }
+        this.#giveBack();
         if (!this.#closed) this.#queued -= out.length;
         if (this.#lowWaiters.length > 0) this.#wakeLow();
       }
     } catch (error) {
+      // A rejected write no longer borrows its buffer either.
+      this.#giveBack();
       this.#writing = false;
       this.close();
       this.#onError(error);
@@ -280,6 +322,13 @@ export class OutboundQueue {
     this.#writing = false;
     this.#wake();
     this.#settle();
+  }
+
+  /** Releases the pooled buffer the finished write borrowed, if any. */
+  #giveBack(): void {
+    if (this.#borrowed === null) return;
+    this.#pool!.release(this.#borrowed);
+    this.#borrowed = null;
   }
 
   #settle(): void {
@@ -306,6 +355,8 @@ export class OutboundQueue {
     let out: Uint8Array;
     if (count === 1) {
       out = new Uint8Array(first.buffer, first.start, total);
+      // The write borrows the buffer: the hold passes to it.
+      if (first.held) this.#borrowed = first.buffer;
     } else {
       out = new Uint8Array(total);
       let offset = 0;
@@ -313,6 +364,8 @@ export class OutboundQueue {
         const s = segments[this.#head + i]!;
         out.set(new Uint8Array(s.buffer, s.start, s.end - s.start), offset);
         offset += s.end - s.start;
+        // Copied: the buffer is free to go back at once.
+        if (s.held) this.#pool!.release(s.buffer);
       }
     }
     this.#head += count;
