@@ -161,6 +161,21 @@ export async function startServer(
   };
 }
 
+/**
+ * `msghub hub` as the bench runs it: any free port, warnings (slow consumers)
+ * and worse logged, and measured as operators run it, with the metrics
+ * endpoint on.
+ */
+const HUB_ARGS = [
+  "hub",
+  "--port",
+  "0",
+  "--log-level",
+  "warn",
+  "--metrics-port",
+  "0",
+];
+
 /** The repository's root directory, where `deno.json` is. */
 export function repoRoot(): string {
   return decodeURIComponent(new URL("..", import.meta.url).pathname);
@@ -178,19 +193,7 @@ export function mainPath(): string {
 export function startHub(pin: boolean): Promise<ServerProcess> {
   return startServer({
     command: Deno.execPath(),
-    args: [
-      "run",
-      "--allow-net",
-      mainPath(),
-      "hub",
-      "--port",
-      "0",
-      "--log-level",
-      "warn",
-      // Measured as operators run it: with the metrics endpoint on.
-      "--metrics-port",
-      "0",
-    ],
+    args: ["run", "--allow-net", mainPath(), ...HUB_ARGS],
     stream: "stdout",
     ready: /listening on (\S+):([0-9]+)/,
     pin,
@@ -238,13 +241,7 @@ export async function startCluster(): Promise<BenchCluster> {
           "--allow-read",
           "--allow-env",
           mainPath(),
-          "hub",
-          "--port",
-          "0",
-          "--log-level",
-          "warn",
-          "--metrics-port",
-          "0",
+          ...HUB_ARGS,
           "--cluster",
           url,
           "--cluster-name",
