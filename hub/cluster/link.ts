@@ -613,16 +613,7 @@ export class ClusterLink {
         case Batch.Whole:
           inbox.partial = null;
           for (let at = BATCH_HEAD; at < data.length;) {
-            const record = readRecord(
-              data,
-              at,
-              data.length,
-              false,
-              this.#record,
-            );
-            this.#c.relaysIn++;
-            host.deliverRemote(data, record, false);
-            at = record.end;
+            at = this.#deliver(host, data, at, data.length, false);
           }
           return;
         case Batch.First: {
@@ -651,15 +642,7 @@ export class ClusterLink {
           if (flag === Batch.Part) return;
           inbox.partial = null;
           if (inbox.filled !== partial.length) return this.#bad("relay");
-          const record = readRecord(
-            partial,
-            0,
-            partial.length,
-            true,
-            this.#record,
-          );
-          this.#c.relaysIn++;
-          host.deliverRemote(partial, record, true);
+          this.#deliver(host, partial, 0, partial.length, true);
           return;
         }
         default:
@@ -668,6 +651,24 @@ export class ClusterLink {
     } catch (error) {
       this.#bad("relay", error);
     }
+  }
+
+  /**
+   * Delivers the record at `bytes[at..end)`: with its length field first, or
+   * `whole`, a reassembled record without one in a buffer of our own.
+   * Returns the offset after it.
+   */
+  #deliver(
+    host: ClusterHost,
+    bytes: Uint8Array,
+    at: number,
+    end: number,
+    whole: boolean,
+  ): number {
+    const record = readRecord(bytes, at, end, whole, this.#record);
+    this.#c.relaysIn++;
+    host.deliverRemote(bytes, record, whole);
+    return record.end;
   }
 
   #onPresence(data: Uint8Array): void {
