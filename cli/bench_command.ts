@@ -1,36 +1,31 @@
 /** `msghub bench`: a load generator for a msghub hub or a nats-server. */
 import { MAX_BODY, MAX_RECEIVERS } from "../protocol/mod.ts";
-import type { Address, Driver } from "../bench/driver.ts";
-import { msghubDriver } from "../bench/msghub_driver.ts";
-import { natsDriver } from "../bench/nats_driver.ts";
 import {
+  type Address,
+  type BenchCluster,
+  type BenchResult,
+  canPin,
+  DEFAULT_SETTLE_MS,
   defaultWindow,
+  type Driver,
+  GENERATOR_CORE,
   isPresetName,
+  msghubDriver,
+  natsDriver,
+  pinSelf,
   PRESET_NOTES,
   PRESETS,
-  type Shape,
-  type Workload,
-} from "../bench/presets.ts";
-import {
   progressLine,
-  type RunContext,
-  summaryLines,
-} from "../bench/report.ts";
-import {
-  type BenchResult,
-  DEFAULT_SETTLE_MS,
   runBench,
-} from "../bench/runner.ts";
-import {
-  type BenchCluster,
-  canPin,
-  GENERATOR_CORE,
-  pinSelf,
+  type RunContext,
   SERVER_CORE,
   type ServerProcess,
+  type Shape,
   startCluster,
   startHub,
-} from "../bench/server_process.ts";
+  summaryLines,
+  type Workload,
+} from "../bench/mod.ts";
 import {
   durationFlag,
   intFlag,

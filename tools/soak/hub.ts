@@ -5,6 +5,12 @@
  * @module
  */
 import { TextLineStream } from "@std/streams/text-line-stream";
+import { repoRoot } from "../../bench/mod.ts";
+
+/** The probe's script, `probe.ts` beside this file. */
+const PROBE = decodeURIComponent(
+  new URL("./probe.ts", import.meta.url).pathname,
+);
 
 /** How the hub ended, once it has. */
 export interface HubExit {
@@ -55,7 +61,7 @@ export class SoakHub {
     maxClients: number,
     logLevel: string,
   ): Promise<SoakHub> {
-    const root = new URL("..", import.meta.url);
+    const root = repoRoot();
     const args = [
       "run",
       "-A",
@@ -147,7 +153,7 @@ function lines(
     .getReader();
 }
 
-/** The probe subprocess (`soak_probe.ts`) and what it measured. */
+/** The probe subprocess (`probe.ts`) and what it measured. */
 export class HubProbe {
   /** The slowest PING to PONG of the last second reported, ms; `null` once stopped. */
   lastWorstMs: number | null = 0;
@@ -166,8 +172,8 @@ export class HubProbe {
   /** Starts pinging the hub on `port`. */
   static start(port: number): HubProbe {
     const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "--allow-net", "bench/soak_probe.ts", String(port)],
-      cwd: new URL("..", import.meta.url),
+      args: ["run", "--allow-net", PROBE, String(port)],
+      cwd: repoRoot(),
       stdin: "null",
       stdout: "piped",
       stderr: "inherit",

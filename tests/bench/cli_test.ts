@@ -1,7 +1,7 @@
-import { assertEquals, assertMatch } from "./_assert.ts";
-import { NO_NATS } from "./_nats.ts";
+import { assertEquals, assertMatch } from "../_assert.ts";
+import { NO_NATS } from "../_nats.ts";
 
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
+const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
 Deno.test("msghub bench --preset a --count 2000 delivers 2000 x 99 messages", async () => {
   // The bench starts and stops a hub of its own.

@@ -4,14 +4,14 @@
  *
  * @module
  */
-import type { SoakLedger, SoakVerdict } from "./soak_ledger.ts";
-import type { SoakSnapshot } from "./soak_run.ts";
+import type { SoakLedger, SoakVerdict } from "./ledger.ts";
+import type { SoakSnapshot } from "./run.ts";
 import {
   type HubSample,
   type SlowRead,
   TCP_COUNTERS,
   type WatchReading,
-} from "./soak_watch.ts";
+} from "./watch.ts";
 
 /** What "lost" means, printed with every result. */
 export const LOST_DEFINITION =

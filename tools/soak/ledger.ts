@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { readU32 } from "../protocol/mod.ts";
+import { readU32 } from "../../protocol/mod.ts";
 
 /** The smallest body: it carries the message's sequence number. */
 export const MIN_SOAK_BODY = 4;
@@ -53,7 +53,7 @@ const READ = 8;
  *
  * @example
  * ```ts
- * import { checkSoakBody, writeSoakBody } from "./soak_ledger.ts";
+ * import { checkSoakBody, writeSoakBody } from "./ledger.ts";
  * const body = new Uint8Array(16);
  * writeSoakBody(body, 0, 7, 16);
  * if (checkSoakBody(body) !== 7) throw new Error("Expected 7");
@@ -90,7 +90,7 @@ export function checkSoakBody(body: Uint8Array): number {
  *
  * @example A relay that was queued and read is not lost
  * ```ts
- * import { type Inbox, SoakLedger, writeSoakBody } from "./soak_ledger.ts";
+ * import { type Inbox, SoakLedger, writeSoakBody } from "./ledger.ts";
  * const bob: Inbox = { id: 2, awaiting: 0, lastFrom: null };
  * const ledger = new SoakLedger(8, (id) => id === 2 ? bob : undefined);
  * const seq = ledger.record(1, 2);

@@ -6,17 +6,18 @@
  *
  * @module
  */
-import { renderBenchmarks } from "./markdown.ts";
-import { formatInt, formatMicros } from "./report.ts";
-import { cpuModel } from "./proc.ts";
-import type { BenchResult } from "./runner.ts";
 import {
+  type BenchResult,
   canPin,
+  cpuModel,
+  formatInt,
+  formatMicros,
   mainPath,
   repoRoot,
   type ServerProcess,
   startServer,
-} from "./server_process.ts";
+} from "../../bench/mod.ts";
+import { renderBenchmarks } from "./markdown.ts";
 import {
   clusterCompare,
   compare,
@@ -30,7 +31,7 @@ const ROUNDS = 3;
 const RUN_SECONDS = 5;
 const CHART = "docs/bench-ratios.svg";
 const NATS_CONFIG =
-  `# Written by msghub's bench/run_all.ts for one benchmark run.
+  `# Written by msghub's tools/bench_suite/main.ts for one benchmark run.
 host: 127.0.0.1
 port: -1
 max_payload: 2MB

@@ -5,13 +5,15 @@
  *
  * @module
  */
-import { PRESET_NOTES, WINDOW_BYTES } from "./presets.ts";
-import { formatInt, formatMicros } from "./report.ts";
 import {
   DEFAULT_SETTLE_MS,
+  formatInt,
+  formatMicros,
+  PRESET_NOTES,
   SATURATED_CORE_PERCENT,
   SATURATED_PERCENT,
-} from "./runner.ts";
+  WINDOW_BYTES,
+} from "../../bench/mod.ts";
 import type {
   ClusterComparison,
   Comparison,
@@ -231,7 +233,7 @@ export function renderBenchmarks(report: SuiteReport): string {
   const lines = [
     "# Benchmarks",
     "",
-    `Written by \`deno task bench\` (bench/run_all.ts) on ${m.date}; the whole suite took ${
+    `Written by \`deno task bench\` (tools/bench_suite/main.ts) on ${m.date}; the whole suite took ${
       Math.round(report.totalSeconds)
     } s. Not part of CI. Run it again on a quiet machine before quoting a figure.`,
     "",

@@ -6,9 +6,13 @@
  *
  * @module
  */
-import { type HubClose, SoakClient, SoakOpenError } from "./soak_client.ts";
-import { encodeSoakRelay } from "./soak_client.ts";
-import { SoakLedger } from "./soak_ledger.ts";
+import {
+  encodeSoakRelay,
+  type HubClose,
+  SoakClient,
+  SoakOpenError,
+} from "./client.ts";
+import { SoakLedger } from "./ledger.ts";
 
 /** The load's shape. */
 export interface SoakLoad {

@@ -15,8 +15,8 @@ import {
   REPLY_LIMITS,
   writeHeader,
   writeU64,
-} from "../protocol/mod.ts";
-import { type Inbox, type SoakLedger, writeSoakBody } from "./soak_ledger.ts";
+} from "../../protocol/mod.ts";
+import { type Inbox, type SoakLedger, writeSoakBody } from "./ledger.ts";
 
 /** Every connection reads into a buffer of its own this large. */
 const READ_SIZE = 8 * 1024;
@@ -48,7 +48,7 @@ export class SoakOpenError extends Error {
  *
  * @example
  * ```ts
- * import { encodeSoakRelay } from "./soak_client.ts";
+ * import { encodeSoakRelay } from "./client.ts";
  * const frame = encodeSoakRelay(7, 0, 16);
  * if (frame.length !== 5 + 1 + 8 + 16) throw new Error("Wrong size");
  * ```

@@ -4,11 +4,11 @@
  * second as `WORST_MS PINGS`. Being outside the load generator, whose event
  * loop holds thousands of sockets, it times the hub and nothing else.
  *
- * Usage: `deno run --allow-net bench/soak_probe.ts PORT`
+ * Usage: `deno run --allow-net tools/soak/probe.ts PORT`
  *
  * @module
  */
-import { encodeFrame, Kind } from "../protocol/mod.ts";
+import { encodeFrame, Kind } from "../../protocol/mod.ts";
 
 const EVERY_MS = 100;
 

@@ -1,12 +1,17 @@
-import { assertEquals } from "./_assert.ts";
-import { FrameParser, Kind, readU64, REQUEST_LIMITS } from "../protocol/mod.ts";
-import { encodeSoakRelay } from "../bench/soak_client.ts";
+import { assertEquals } from "../_assert.ts";
+import {
+  FrameParser,
+  Kind,
+  readU64,
+  REQUEST_LIMITS,
+} from "../../protocol/mod.ts";
+import { encodeSoakRelay } from "../../tools/soak/client.ts";
 import {
   checkSoakBody,
   type Inbox,
   SoakLedger,
   writeSoakBody,
-} from "../bench/soak_ledger.ts";
+} from "../../tools/soak/ledger.ts";
 
 const SIZE = 16;
 

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { cpuTimeMs, parseStatusKiB } from "./proc.ts";
+import { cpuTimeMs, parseStatusKiB } from "../../bench/mod.ts";
 
 /** The hub's memory and descriptors at one moment. */
 export interface HubSample {
@@ -76,7 +76,7 @@ export async function sampleProcess(pid: number): Promise<HubSample | null> {
  *
  * @example
  * ```ts
- * import { parseTcpCounters } from "./soak_watch.ts";
+ * import { parseTcpCounters } from "./watch.ts";
  * const text = "TcpExt: ListenOverflows TCPTimeouts\nTcpExt: 3 7\n";
  * if (parseTcpCounters(text).TCPTimeouts !== 7) throw new Error("Expected 7");
  * ```

@@ -10,8 +10,8 @@
  *
  * @module
  */
-import { parseFlags } from "../cli/flags.ts";
-import { canPin, mainPath, repoRoot, startServer } from "./server_process.ts";
+import { canPin, mainPath, repoRoot, startServer } from "../../bench/mod.ts";
+import { parseFlags } from "../../flags/mod.ts";
 
 interface CallFrame {
   functionName: string;

@@ -14,14 +14,14 @@ import {
   sizeFlag,
   stringFlag,
   UsageError,
-} from "../cli/flags.ts";
-import { MAX_BODY, MAX_LIST_IDS } from "../protocol/mod.ts";
-import { cpuModel } from "./proc.ts";
-import { HubProbe, SoakHub } from "./soak_hub.ts";
-import { MIN_SOAK_BODY } from "./soak_ledger.ts";
-import { progressLine, seconds, summaryLines, total } from "./soak_report.ts";
-import { type SoakLoad, SoakRun } from "./soak_run.ts";
-import { SoakWatch } from "./soak_watch.ts";
+} from "../../flags/mod.ts";
+import { MAX_BODY, MAX_LIST_IDS } from "../../protocol/mod.ts";
+import { cpuModel } from "../../bench/mod.ts";
+import { HubProbe, SoakHub } from "./hub.ts";
+import { MIN_SOAK_BODY } from "./ledger.ts";
+import { progressLine, seconds, summaryLines, total } from "./report.ts";
+import { type SoakLoad, SoakRun } from "./run.ts";
+import { SoakWatch } from "./watch.ts";
 
 const USAGE = `Usage: deno task soak [options]
 

@@ -4,8 +4,7 @@
  *
  * @module
  */
-import type { BenchResult } from "./runner.ts";
-import { median, ratio } from "./stats.ts";
+import { type BenchResult, median, ratio } from "../../bench/mod.ts";
 
 /**
  * The servers the suite compares: one msghub hub, nats-server, and two msghub
