@@ -24,13 +24,17 @@ export interface Walker {
 
 /** One connection and the walker of what it reads. */
 export interface Peer {
+  /** The socket. */
   readonly conn: Deno.TcpConn;
+  /** What reads and counts the socket's bytes. */
   readonly walker: Walker;
 }
 
 /** A sender, its receivers and the message it sends them. */
 export interface Link {
+  /** The connection that sends. */
   readonly sender: Peer;
+  /** The connections that each get every message. */
   readonly receivers: readonly Peer[];
   /** One message as written on the wire (a RELAY frame or a NATS PUB). */
   readonly message: Uint8Array;
@@ -40,12 +44,15 @@ export interface Link {
 
 /** Where a server listens. */
 export interface Address {
+  /** The host name or IP address. */
   hostname: string;
+  /** The TCP port. */
   port: number;
 }
 
 /** What a driver needs to set up a run's connections. */
 export interface ConnectPlan {
+  /** Senders, receivers per sender and body size. */
   shape: Shape;
   /** Where every receiver records latencies. */
   histogram: LatencyHistogram;

@@ -57,6 +57,8 @@ export class FrameWalker {
   #decoder = new TextDecoder();
 
   /**
+   * Makes a walker for one connection's reads.
+   *
    * @param histogram where latencies are recorded.
    * @param stampLength stamp bytes at the start of each body; 0 for none.
    */

@@ -135,6 +135,8 @@ export class NatsWalker {
   #decoder = new TextDecoder();
 
   /**
+   * Makes a walker for one connection's reads.
+   *
    * @param histogram where latencies are recorded.
    * @param stampLength stamp bytes at the start of each payload; 0 for none.
    */

@@ -82,6 +82,7 @@ export async function peakRssKiB(pid: number): Promise<number | null> {
 export interface CoreTimes {
   /** Everything but idle and iowait: user, system, interrupts, steal. */
   busy: number;
+  /** Every jiffy counted on the line, idle included. */
   total: number;
 }
 

@@ -37,6 +37,7 @@ const READ_BYTES = 128 * 1024;
 
 /** Where a run stands; passed to `onProgress` every second. */
 export interface Progress {
+  /** Time since the first send. */
   elapsedMs: number;
   /** Messages sent (relays or PUBs), all senders together. */
   sent: number;
@@ -48,16 +49,19 @@ export interface Progress {
 
 /** What {@linkcode runBench} needs. */
 export interface RunOptions {
+  /** Speaks the server's protocol: msghub's or NATS's. */
   driver: Driver;
   /** Where receivers connect, and senders too unless `senderAddress` is set. */
   address: Address;
   /** Where senders connect: another hub of the receivers' cluster. */
   senderAddress?: Address;
+  /** What to send, how fast, and for how long. */
   workload: Workload;
   /** A server process on this machine to watch: its CPU use and peak RSS. */
   serverPid?: number;
   /** The cores the generator and the server are pinned to, to watch them. */
   cores?: { generator: number; server: number };
+  /** Called once a second while the run lasts. */
   onProgress?: (progress: Progress) => void;
   /** Silence after the last send that ends the settle; default {@linkcode DEFAULT_SETTLE_MS}. */
   settleMs?: number;
@@ -65,16 +69,23 @@ export interface RunOptions {
 
 /** Latency percentiles, in microseconds. */
 export interface LatencySummary {
+  /** Messages whose latency was measured. */
   samples: number;
+  /** The median. */
   p50Us: number;
+  /** The 99th percentile. */
   p99Us: number;
+  /** The largest seen. */
   maxUs: number;
 }
 
 /** The figures of one run. */
 export interface BenchResult {
+  /** The kind of server measured. */
   server: "msghub" | "nats";
+  /** Its address, as `HOST:PORT`. */
   address: string;
+  /** What was sent. */
   workload: Workload;
   /** Messages sent, all senders together. */
   sent: number;
@@ -82,18 +93,26 @@ export interface BenchResult {
   sentPerSender: { min: number; max: number };
   /** Sent times receivers: what should have been delivered. */
   expected: number;
+  /** Messages delivered, all receivers together. */
   delivered: number;
   /** `expected - delivered` after settling. */
   undelivered: number;
+  /** Body bytes delivered, all receivers together. */
   bodyBytes: number;
   /** From the first send to the last sender's last write. */
   sendMs: number;
   /** From the first send to the last delivery. */
   elapsedMs: number;
+  /** Messages sent per second over `sendMs`. */
   sentPerSec: number;
+  /** Messages delivered per second over `elapsedMs`. */
   deliveredPerSec: number;
   /** Delivered body bytes per second, in MB (10^6 bytes). */
   megabytesPerSec: number;
+  /**
+   * Latency over every stamped message; `null` when bodies were too small for a
+   * stamp.
+   */
   latency: LatencySummary | null;
   /** Generator CPU use over the run, in percent of one core. */
   generatorCpuPercent: number | null;
@@ -104,9 +123,16 @@ export interface BenchResult {
   generatorCoreBusyPercent: number | null;
   /** Whether the generator or its core was near full: it may have been the bottleneck. */
   generatorSaturated: boolean;
+  /**
+   * Server CPU use over the run, in percent of one core; `null` when it was not
+   * watched.
+   */
   serverCpuPercent: number | null;
   /** Busy share of the server's core; `null` unpinned. */
   serverCoreBusyPercent: number | null;
+  /**
+   * The server's peak RSS (`VmHWM`), in KiB; `null` when it was not watched.
+   */
   serverPeakRssKiB: number | null;
   /** Connections the server closed, grouped by reason: "3 x error 3 slow consumer". */
   closes: string[];

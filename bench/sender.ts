@@ -40,7 +40,9 @@ export class Signal {
 
 /** A connection in a run: whether it is still open, and what it sent. */
 export interface Tracked {
+  /** The connection. */
   readonly peer: Peer;
+  /** Whether it is still open. */
   alive: boolean;
   /** Messages written so far (senders only). */
   sent: number;

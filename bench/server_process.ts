@@ -17,7 +17,9 @@ const KEEP_LINES = 40;
 
 /** A running server; stop it, or `await using` it. */
 export interface ServerProcess extends AsyncDisposable {
+  /** Its process id. */
   readonly pid: number;
+  /** Where it listens, from its ready line. */
   readonly address: Address;
   /** Whether it was pinned to {@linkcode SERVER_CORE}. */
   readonly pinned: boolean;
@@ -29,7 +31,9 @@ export interface ServerProcess extends AsyncDisposable {
 
 /** How to start a server and recognise that it is ready. */
 export interface StartOptions {
+  /** The program to run. */
   command: string;
+  /** Its arguments. */
   args: string[];
   /** The stream that announces the address. */
   stream: "stdout" | "stderr";
@@ -37,6 +41,7 @@ export interface StartOptions {
   ready: RegExp;
   /** Pin to {@linkcode SERVER_CORE} with taskset. */
   pin: boolean;
+  /** Longest wait for the ready line; 20 s when absent. */
   timeoutMs?: number;
 }
 
@@ -202,6 +207,7 @@ export function startHub(pin: boolean): Promise<ServerProcess> {
 
 /** A nats-server with JetStream and two msghub hubs joined through it. */
 export interface BenchCluster extends AsyncDisposable {
+  /** The nats-server that joins the hubs. */
   readonly nats: ServerProcess;
   /** The hub the senders connect to. */
   readonly senderHub: ServerProcess;

@@ -36,6 +36,7 @@ import {
   UsageError,
 } from "./flags.ts";
 
+/** The help text of `msghub bench`. */
 export const BENCH_USAGE = `Usage: msghub bench [options]
 
 Measures a msghub hub (or a nats-server) with senders that relay to
@@ -85,16 +86,21 @@ whose body has room for a timestamp (3 bytes or more).`;
 
 /** Everything a bench run needs, resolved from the flags. */
 export interface BenchOptions {
+  /** What to send, how fast, and for how long. */
   workload: Workload;
   /** The NATS server to drive, or a hub's address, or `null` to start a hub. */
   target: { driver: Driver; address: Address } | null;
+  /** Pin this process to the generator core. */
   pin: boolean;
   /** The external server is pinned to the server core. */
   pinnedServer: boolean;
   /** Start a two-hub cluster: senders on one hub, receivers on the other. */
   cluster: boolean;
+  /** An external server process to watch: its CPU use and peak RSS. */
   serverPid?: number;
+  /** Silence after the last send that ends the settle, in ms. */
   settleMs: number;
+  /** Print one JSON object instead of the summary. */
   json: boolean;
 }
 

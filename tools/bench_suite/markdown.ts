@@ -23,10 +23,15 @@ import type {
 
 /** The machine the suite ran on. */
 export interface MachineInfo {
+  /** The day the suite ran, `YYYY-MM-DD`. */
   date: string;
+  /** Cores available. */
   nproc: number;
+  /** The CPU's model name. */
   cpuModel: string;
+  /** The kernel release. */
   kernel: string;
+  /** Deno's version. */
   deno: string;
   /** `null` when nats-server is not on PATH. */
   natsServer: string | null;
@@ -40,7 +45,9 @@ export interface MachineInfo {
 
 /** Everything BENCHMARKS.md shows. */
 export interface SuiteReport {
+  /** The machine the suite ran on. */
   machine: MachineInfo;
+  /** Rounds of every workload against every server. */
   rounds: number;
   /** Length of each throughput and latency run. */
   runSeconds: number;
@@ -52,6 +59,7 @@ export interface SuiteReport {
   latency: Comparison[];
   /** Workloads measured on one hub and across two hubs of a cluster. */
   cluster: ClusterComparison[];
+  /** Every run, in the order they ran. */
   runs: SuiteRun[];
   /** The chart's path relative to the repository root. */
   chartPath: string;

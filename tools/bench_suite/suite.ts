@@ -16,7 +16,9 @@ export type ServerName = "msghub" | "nats" | "cluster";
 export interface SuiteRun {
   /** The workload's label: "a", or "a @ 1,000/s". */
   label: string;
+  /** The server measured. */
   server: ServerName;
+  /** The round, from 1. */
   round: number;
   /** The run's figures, or `null` when it failed. */
   result: BenchResult | null;
@@ -26,20 +28,29 @@ export interface SuiteRun {
 
 /** Medians over the rounds of one workload against one server. */
 export interface SuiteRow {
+  /** The workload's label. */
   label: string;
+  /** The server measured. */
   server: ServerName;
   /** Rounds that produced figures. */
   runs: number;
   /** Rounds that failed outright. */
   failed: number;
+  /** Median delivered messages per second. */
   deliveredPerSec: number;
+  /** Median delivered body MB (10^6 bytes) per second. */
   megabytesPerSec: number;
+  /** Median p50 latency, in microseconds. */
   p50Us: number;
+  /** Median p99 latency, in microseconds. */
   p99Us: number;
   /** The largest latency seen in any round. */
   maxUs: number;
+  /** Median generator CPU use, in percent of one core. */
   generatorCpuPercent: number;
+  /** Median busy share of the generator's core. */
   generatorCoreBusyPercent: number;
+  /** Median server CPU use, in percent of one core. */
   serverCpuPercent: number;
   /** The largest peak RSS of any round, in KiB. */
   serverPeakRssKiB: number;
@@ -135,8 +146,11 @@ export function summarize(runs: readonly SuiteRun[]): SuiteRow[] {
 
 /** One workload's msghub and NATS rows side by side. */
 export interface Comparison {
+  /** The workload's label. */
   label: string;
+  /** msghub's row, or `null` when it has none. */
   msghub: SuiteRow | null;
+  /** NATS's row, or `null` when it has none. */
   nats: SuiteRow | null;
   /** msghub / NATS delivered messages per second: above 1, msghub is faster. */
   throughputRatio: number;
@@ -146,20 +160,13 @@ export interface Comparison {
   p99Ratio: number;
 }
 
-/**
- * Pairs rows by label, in the order first seen.
- *
- * @example
- * ```ts
- * import { compare, summarize } from "./suite.ts";
- * const comparisons = compare(summarize([]));
- * if (comparisons.length !== 0) throw new Error("Expected nothing");
- * ```
- */
 /** One workload on one hub and across two hubs of a cluster. */
 export interface ClusterComparison {
+  /** The workload's label. */
   label: string;
+  /** The row on one hub. */
   one: SuiteRow;
+  /** The row across two hubs. */
   two: SuiteRow;
   /** Delivered msgs/s across two hubs / on one hub. */
   ratio: number;
@@ -197,6 +204,16 @@ export function clusterCompare(
   return out;
 }
 
+/**
+ * Pairs rows by label, in the order first seen.
+ *
+ * @example
+ * ```ts
+ * import { compare, summarize } from "./suite.ts";
+ * const comparisons = compare(summarize([]));
+ * if (comparisons.length !== 0) throw new Error("Expected nothing");
+ * ```
+ */
 export function compare(rows: readonly SuiteRow[]): Comparison[] {
   const labels = [...new Set(rows.map((row) => row.label))];
   return labels.map((label) => {

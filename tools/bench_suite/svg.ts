@@ -7,7 +7,9 @@
 
 /** One bar: a label and a ratio; a missing ratio is `NaN`. */
 export interface RatioBar {
+  /** The bar's name, under it. */
   label: string;
+  /** Its ratio; 1 is parity. */
   value: number;
 }
 

@@ -13,14 +13,21 @@
 import { canPin, mainPath, repoRoot, startServer } from "../../bench/mod.ts";
 import { parseFlags } from "../../flags/mod.ts";
 
-interface CallFrame {
+/** Where a profile node's code is. */
+export interface CallFrame {
+  /** The function's name; empty for an anonymous one. */
   functionName: string;
+  /** The script's URL; empty for the runtime's own entries. */
   url: string;
+  /** The function's line, from 0. */
   lineNumber: number;
 }
 
-interface CpuProfile {
+/** The part of a V8 `.cpuprofile` file that the summary reads. */
+export interface CpuProfile {
+  /** The call tree's nodes. */
   nodes: Array<{ id: number; callFrame: CallFrame }>;
+  /** The node running at each sample, by id. */
   samples: number[];
 }
 

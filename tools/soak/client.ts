@@ -37,6 +37,7 @@ export type OnHubClose = (client: SoakClient, close: HubClose) => void;
 
 /** Raised when a connection cannot be opened and registered. */
 export class SoakOpenError extends Error {
+  /** Makes the error; `options.cause` is what went wrong underneath. */
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "SoakOpenError";
@@ -73,7 +74,7 @@ export class SoakClient implements Inbox {
   awaiting = 0;
   lastFrom: Map<number, number> | null = null;
   /** Index in the run's list of live clients, or -1. */
-  slot = -1;
+  slot: number = -1;
   /** Resolves when the read loop has ended. */
   readonly done: Promise<void>;
   #conn: Deno.TcpConn;

@@ -14,7 +14,9 @@ const PROBE = decodeURIComponent(
 
 /** How the hub ended, once it has. */
 export interface HubExit {
+  /** The exit code. */
   code: number;
+  /** The signal that ended it, if one did. */
   signal: Deno.Signal | null;
   /** Whether it ended before {@linkcode SoakHub.stop} asked it to. */
   unasked: boolean;
@@ -22,7 +24,9 @@ export interface HubExit {
 
 /** A running `msghub hub`; its stderr lines go to `onLog`. */
 export class SoakHub {
+  /** Its process id. */
   readonly pid: number;
+  /** Where it listens, from its listening line. */
   readonly address: Deno.NetAddr;
   /** The arguments after the Deno executable, for the record. */
   readonly args: readonly string[];

@@ -131,7 +131,11 @@ export class SoakLedger {
   #sender = new Float64Array(1024);
   #receiver = new Float64Array(1024);
 
-  /** @param lookup finds the clients that are still connected */
+  /**
+   * Makes an empty ledger for relays of `size` body bytes.
+   *
+   * @param lookup finds the clients that are still connected
+   */
   constructor(size: number, lookup: InboxLookup) {
     this.size = size;
     this.#lookup = lookup;

@@ -14,7 +14,7 @@ import {
 } from "./watch.ts";
 
 /** What "lost" means, printed with every result. */
-export const LOST_DEFINITION =
+export const LOST_DEFINITION: string =
   "lost = relays whose receipt said they were queued (delivered = 1) for a " +
   "receiver that was still connected, closed neither by the soak nor by the " +
   "hub, at the end of the settle, and that this receiver never read. Relays " +
@@ -56,20 +56,27 @@ function percent(used: number | null, since: number | null, ms: number) {
 
 /** What one progress line reports. */
 export interface Progress {
+  /** Time since the line printer started. */
   elapsedMs: number;
+  /** What the soak is doing: ramp, load, settle or close. */
   phase: string;
+  /** The run's counts now. */
   snapshot: SoakSnapshot;
+  /** The relays, receipts and deliveries so far. */
   ledger: SoakLedger;
   /** Relays and deliveries at the previous line. */
   previous: { sent: number; delivered: number };
   /** The latest reading and the one the previous line used. */
   reading: WatchReading;
+  /** The reading the previous line used. */
   before: WatchReading;
   /** `performance.now()` as the line is made. */
   now: number;
+  /** The generator's worst event-loop lag since the last line, ms. */
   lagMs: number;
   /** The probe's slowest PING to PONG in its last second, ms. */
   pingMs: number | null;
+  /** The slowest reading of /proc since the last line. */
   slowest: SlowRead;
 }
 
@@ -109,27 +116,47 @@ export function progressLine(p: Progress): string {
 
 /** What the summary reports. */
 export interface Summary {
+  /** Connections the soak meant to hold. */
   connections: number;
+  /** The run's counts at the end of the settle. */
   end: SoakSnapshot;
+  /** Connections opened, churn included. */
   opened: number;
+  /** How long opening every connection took. */
   rampMs: number;
+  /** How long the load ran. */
   loadMs: number;
+  /** How long the settle took. */
   settleMs: number;
+  /** How long closing every connection took, until the hub's fds were back. */
   closeMs: number;
+  /** Idle time before the "after" reading. */
   idleMs: number;
+  /** The last reason a connection failed to open. */
   lastOpenError: string;
+  /** The first few hub closes, with detail. */
   closeSamples: readonly string[];
+  /** The relays, receipts and deliveries. */
   ledger: SoakLedger;
+  /** Lost and unjudged messages at the end. */
   verdict: SoakVerdict;
+  /** The machine's TCP counters at the start and at the end. */
   tcp: { start: WatchReading["tcp"]; end: WatchReading["tcp"] };
+  /** The hub before the load; `null` when it could not be read. */
   before: HubSample | null;
+  /** The hub's highest readings during the run. */
   peak: HubSample;
+  /** The hub after closing and idling; `null` when it could not be read. */
   after: HubSample | null;
   /** The hub's fd count once it had closed every connection. */
   fdsBack: number | null;
+  /** How the hub exited. */
   exit: { code: number; signal: string | null; unasked: boolean };
+  /** The probe's slowest PING to PONG and its slow seconds. */
   probe: { worstMs: number; slowSeconds: number };
+  /** This process's RSS at the end, in KiB. */
   generatorRssKiB: number;
+  /** Why the run failed; empty when it passed. */
   failures: readonly string[];
 }
 

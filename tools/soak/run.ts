@@ -16,6 +16,7 @@ import { SoakLedger } from "./ledger.ts";
 
 /** The load's shape. */
 export interface SoakLoad {
+  /** Connections to hold. */
   connections: number;
   /** Connections closed and reopened per second. */
   churnPerSec: number;
@@ -54,7 +55,9 @@ const RETRY_MS = 1000;
 
 /** One soak run against a hub at `address`. */
 export class SoakRun {
+  /** The relays, receipts and deliveries of this run. */
   readonly ledger: SoakLedger;
+  /** The load's shape. */
   readonly load: SoakLoad;
   /** The last reason a connection failed to open, for the report. */
   lastOpenError = "";
@@ -72,6 +75,10 @@ export class SoakRun {
   #ticker: ReturnType<typeof setInterval> | undefined;
   #openings = new Set<Promise<void>>();
 
+  /**
+   * Prepares a run against the hub at `address`; nothing opens before
+   * {@linkcode SoakRun.rampUp}.
+   */
   constructor(address: Deno.NetAddr, load: SoakLoad) {
     this.#address = address;
     this.load = load;

@@ -45,7 +45,9 @@ export interface WatchReading {
 
 /** The slowest read since the last report. */
 export interface SlowRead {
+  /** What was read. */
   what: string;
+  /** How long the read took. */
   ms: number;
 }
 
