@@ -65,7 +65,9 @@ export function parseHubUrl(url: string | URL): HubAddress {
   try {
     parsed = new URL(text);
   } catch {
-    throw new TypeError(`Cannot parse hub URL "${text}": not a URL`);
+    throw new TypeError(
+      `Cannot parse hub URL "${text}": not a URL such as "msghub://host:port"`,
+    );
   }
   const scheme = parsed.protocol;
   if (!(SCHEMES as readonly string[]).includes(scheme)) {

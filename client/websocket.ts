@@ -81,19 +81,32 @@ export function connectWebSocket(url: string | URL): Promise<Transport> {
     // Listening from the start: no message is lost between open and the
     // first read.
     const transport = new WebSocketTransport(ws);
-    let failure = "the WebSocket closed before it opened";
     const onOpen = () => {
       done();
       resolve(transport);
     };
+    // Browsers send close after error, with a code but no message; Node's
+    // WebSocket may send error alone. Whichever comes first decides.
     const onError = (event: Event) => {
+      done();
       const message = (event as { message?: unknown }).message;
-      if (typeof message === "string" && message !== "") failure = message;
+      reject(
+        new Error(
+          typeof message === "string" && message !== ""
+            ? message.replace(/^NetworkError: /, "")
+            : "the WebSocket failed to open",
+        ),
+      );
+      transport.close();
     };
     const onClose = (event: CloseEvent) => {
       done();
       const reason = event.reason === "" ? "" : `: ${event.reason}`;
-      reject(new Error(`${failure} (code ${event.code}${reason})`));
+      reject(
+        new Error(
+          `the WebSocket closed before it opened (code ${event.code}${reason})`,
+        ),
+      );
     };
     const done = () => {
       ws.removeEventListener("open", onOpen);
