@@ -1,5 +1,4 @@
 import {
-  encodeAuth,
   encodeEcho,
   encodeFrame,
   encodeRelay,
@@ -11,6 +10,7 @@ import {
   REPLY_LIMITS,
 } from "../protocol/mod.ts";
 import { Inbox, type Message } from "./_inbox.ts";
+import { type ClientOptions, resolveClientOptions } from "./_options.ts";
 import {
   copyPayload,
   decodeIdentity,
@@ -20,50 +20,18 @@ import {
   type RelayReceipt,
 } from "./_replies.ts";
 import {
-  ConnectError,
   ConnectionClosedError,
   HubError,
   HubProtocolError,
+  PingTimeoutError,
 } from "./errors.ts";
+import {
+  type ByteStream,
+  streamTransport,
+  type Transport,
+} from "./transport.ts";
 
-export type { Message, RelayReceipt };
-
-/**
- * Options of {@linkcode connect}.
- *
- * @example
- * ```ts
- * import type { ConnectOptions } from "./mod.ts";
- * const options: ConnectOptions = { hostname: "127.0.0.1", port: 1234 };
- * ```
- */
-export interface ConnectOptions extends ClientOptions {
-  /** Host of the hub. Default `127.0.0.1`. With TLS, the name the certificate must carry. */
-  hostname?: string;
-  /** Port of the hub. Default `1234`. */
-  port?: number;
-  /** Speak TLS, for a hub started with a certificate. Default `false`. */
-  tls?: boolean;
-  /**
-   * PEM certificates trusted besides the default roots, such as a private
-   * CA's; only with `tls`.
-   */
-  caCerts?: string[];
-}
-
-/**
- * Options of the {@linkcode Client} constructor.
- *
- * @example
- * ```ts
- * import type { ClientOptions } from "./mod.ts";
- * const options: ClientOptions = { token: "s3cret" };
- * ```
- */
-export interface ClientOptions {
-  /** Token of a hub that requires authentication; sent as the first frame. */
-  token?: string;
-}
+export type { ClientOptions, Message, RelayReceipt };
 
 /**
  * The body of an echo or a relay: bytes, or text sent as UTF-8.
@@ -85,123 +53,12 @@ interface Pending {
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-const READ_SIZE = 64 * 1024;
 /** How long {@linkcode Client.close} waits for the hub to flush and hang up. */
 const CLOSE_LINGER = 2_000;
 const IDENTITY = encodeFrame(Kind.Identity);
 const LIST = encodeFrame(Kind.List);
 const PING = encodeFrame(Kind.Ping);
 const PONG = encodeFrame(Kind.Pong);
-
-/**
- * Connects to a hub and waits until it has registered the connection: the
- * client speaks the binary dialect, authenticates first when given a token,
- * and asks for its identity, so other clients can relay to it as soon as this
- * resolves.
- *
- * @throws {ConnectError} when the hub cannot be reached, or its TLS
- * certificate is not trusted
- * @throws {HubError} when the hub refuses the client (wrong token: code 7)
- * @throws {RangeError} when the token is empty or longer than 1024 bytes
- * @throws {TypeError} when `caCerts` is given without `tls`
- *
- * @example Ask the hub who we are
- * ```ts
- * import { connect } from "./mod.ts";
- * import { serve } from "../hub/mod.ts";
- * await using hub = await serve({ port: 0 });
- * await using client = await connect({ port: hub.addr.port });
- * if (await client.identity() < 1n) throw new Error("Expected a user id");
- * ```
- *
- * @example Authenticate to a hub that wants a token
- * ```ts
- * import { connect, HubError } from "./mod.ts";
- * import { serve } from "../hub/mod.ts";
- * await using hub = await serve({ port: 0, token: "s3cret" });
- * await using client = await connect({ port: hub.addr.port, token: "s3cret" });
- * const refused = await connect({ port: hub.addr.port, token: "wrong" })
- *   .then(() => null, (error: unknown) => error);
- * if (!(refused instanceof HubError) || refused.code !== 7) {
- *   throw new Error("Expected ERROR 7");
- * }
- * ```
- *
- * @example Over TLS, trusting a private CA
- * ```ts ignore
- * import { connect } from "./mod.ts";
- * const ca = await Deno.readTextFile("ca.pem");
- * await using client = await connect({
- *   hostname: "hub.example.com",
- *   tls: true,
- *   caCerts: [ca],
- * });
- * ```
- */
-export async function connect(options: ConnectOptions = {}): Promise<Client> {
-  const hostname = options.hostname ?? "127.0.0.1";
-  const port = options.port ?? 1234;
-  if (options.token !== undefined) encodeAuth(encoder.encode(options.token));
-  if (options.caCerts !== undefined && options.tls !== true) {
-    throw new TypeError("Invalid options: caCerts needs tls: true");
-  }
-  let tcp: Deno.TcpConn;
-  try {
-    tcp = await Deno.connect({ hostname, port });
-  } catch (error) {
-    throw new ConnectError(hostname, port, error);
-  }
-  tcp.setNoDelay(true);
-  const conn = options.tls === true
-    ? await startTls(tcp, hostname, port, options.caCerts)
-    : tcp;
-  const client = new Client(
-    conn,
-    options.token === undefined ? {} : { token: options.token },
-  );
-  try {
-    await client.identity();
-  } catch (error) {
-    await client.close();
-    throw error;
-  }
-  return client;
-}
-
-/**
- * Runs TLS over a TCP connection, and its handshake, so that an untrusted
- * certificate fails here as a {@linkcode ConnectError}. Not Deno.connectTls:
- * its connection offers no way to set TCP_NODELAY, and small frames would
- * then wait for the hub's acknowledgements.
- */
-async function startTls(
-  tcp: Deno.TcpConn,
-  hostname: string,
-  port: number,
-  caCerts: string[] | undefined,
-): Promise<Deno.TlsConn> {
-  let conn: Deno.TlsConn | undefined;
-  try {
-    conn = await Deno.startTls(
-      tcp,
-      caCerts === undefined ? { hostname } : { hostname, caCerts },
-    );
-    await conn.handshake();
-    return conn;
-  } catch (error) {
-    try {
-      (conn ?? tcp).close();
-    } catch {
-      // Already closed.
-    }
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new ConnectError(
-      hostname,
-      port,
-      new Error(`TLS handshake failed: ${reason}`, { cause: error }),
-    );
-  }
-}
 
 /**
  * A connection to a hub in the binary dialect. Calls may be pipelined: the
@@ -228,7 +85,7 @@ export class Client implements AsyncDisposable, AsyncIterable<Message> {
   /** Resolves (never rejects) once the connection is gone and its resources are freed. */
   readonly closed: Promise<void>;
 
-  #conn: Deno.Conn;
+  #transport: Transport;
   #queue: OutboundQueue;
   #parser: FrameParser;
   #inbox = new Inbox();
@@ -244,11 +101,21 @@ export class Client implements AsyncDisposable, AsyncIterable<Message> {
   #connClosed = false;
   #closeDone: Promise<void> | null = null;
   #bytesWritten = 0;
+  /** Chunks received so far: the liveness timer watches it move. */
+  #received = 0;
+  #livenessTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Woken when no call is waiting for a reply any more. */
+  #quietWaiters: Array<() => void> = [];
 
   /**
-   * Wraps a connected socket; {@linkcode connect} is the usual way in. The
-   * first frame fixes the dialect, so nothing else may have been written to
-   * `conn`. With a token, AUTH is queued at once.
+   * Wraps a connected {@linkcode Transport}, or a socket such as a
+   * `Deno.Conn` (a {@linkcode ByteStream}, told apart by its `read`);
+   * `connect` is the usual way in. The first frame fixes the dialect, so
+   * nothing else may have been written to it. With a token, AUTH is queued
+   * at once.
+   *
+   * @throws {RangeError} for an empty token or one over 1024 bytes, and for
+   * a negative or non-finite `pingInterval` or `pingTimeout`
    *
    * @example Wrap a socket of our own
    * ```ts
@@ -261,14 +128,15 @@ export class Client implements AsyncDisposable, AsyncIterable<Message> {
    * if (await client.identity() < 1n) throw new Error("Expected a user id");
    * ```
    */
-  constructor(conn: Deno.Conn, options: ClientOptions = {}) {
-    const auth = options.token === undefined
-      ? null
-      : encodeAuth(encoder.encode(options.token));
-    this.#conn = conn;
+  constructor(connection: Transport | ByteStream, options: ClientOptions = {}) {
+    const config = resolveClientOptions(options);
+    const transport = isByteStream(connection)
+      ? streamTransport(connection)
+      : connection;
+    this.#transport = transport;
     this.#queue = new OutboundQueue({
       write: (bytes) => {
-        const write = conn.write(bytes);
+        const write = transport.write(bytes);
         this.#writing = write.then((n) => {
           this.#bytesWritten += n;
         }, () => {});
@@ -280,12 +148,16 @@ export class Client implements AsyncDisposable, AsyncIterable<Message> {
       this.#writeError = error;
     });
     this.#parser = new FrameParser(REPLY_LIMITS, this.#onFrame);
-    const { promise, resolve } = Promise.withResolvers<void>();
-    this.closed = promise;
+    // Not Promise.withResolvers: Node 20 and older browsers lack it.
+    let resolve!: () => void;
+    this.closed = new Promise<void>((done) => resolve = done);
     this.#run().then(resolve);
-    if (auth !== null) {
+    if (config.auth !== null) {
       // A refused token fails every later call with the same HubError.
-      this.#request(auth, Kind.AuthOk, () => undefined).catch(() => {});
+      this.#request(config.auth, Kind.AuthOk, () => undefined).catch(() => {});
+    }
+    if (config.pingInterval > 0 && config.pingTimeout > 0) {
+      this.#watch(config.pingInterval, config.pingTimeout);
     }
   }
 
@@ -555,9 +427,13 @@ export class Client implements AsyncDisposable, AsyncIterable<Message> {
     const timer = setTimeout(() => this.#abort(), CLOSE_LINGER);
     try {
       await this.#queue.drained();
+      // A WebSocket cannot half-close: its close frame ends both directions
+      // and replies after it are dropped, so wait for them first, on every
+      // transport alike.
+      await this.#quiet();
       if (!this.#ended) {
         this.#writeClosed = true;
-        await this.#conn.closeWrite();
+        await this.#transport.closeWrite();
       }
       await this.closed;
     } catch {
@@ -602,19 +478,68 @@ export class Client implements AsyncDisposable, AsyncIterable<Message> {
     );
   }
 
+  /** Resolves once no call waits for a reply, or the connection has ended. */
+  #quiet(): Promise<void> {
+    if (this.#ended || this.#pendingHead === this.#pending.length) {
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.#quietWaiters.push(resolve));
+  }
+
+  #wakeQuiet(): void {
+    const waiters = this.#quietWaiters;
+    this.#quietWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  /**
+   * The liveness timer: once per `interval`, if nothing arrived since the
+   * last look, send PING; if nothing at all arrives within `timeout` after
+   * it, the hub is taken for gone. Anything received counts, as the hub
+   * counts anything from its clients: a PONG may queue behind a large reply.
+   */
+  #watch(interval: number, timeout: number): void {
+    let seen = this.#received;
+    const look = (): void => {
+      if (this.#received !== seen || this.#closing) {
+        seen = this.#received;
+        this.#livenessTimer = setTimeout(look, interval);
+        return;
+      }
+      const asked = this.#received;
+      this.#request(PING, Kind.Pong, () => undefined).catch(() => {});
+      this.#livenessTimer = setTimeout(() => {
+        if (this.#received === asked && !this.#closing) {
+          this.#fail(new PingTimeoutError(timeout));
+          return;
+        }
+        seen = this.#received;
+        this.#livenessTimer = setTimeout(look, interval);
+      }, timeout);
+    };
+    this.#livenessTimer = setTimeout(look, interval);
+  }
+
+  /** Ends the connection at once for `reason`: waiting calls reject with it. */
+  #fail(reason: Error): void {
+    this.#reason ??= reason;
+    this.#queue.close();
+    this.#abort();
+  }
+
   /** The read loop; resolves once the connection is torn down. */
   async #run(): Promise<void> {
-    const buffer = new Uint8Array(READ_SIZE);
     try {
-      while (this.#reason === null) {
-        const n = await this.#conn.read(buffer);
-        if (n === null) break;
-        this.#parser.parse(buffer.subarray(0, n));
+      for await (const chunk of this.#transport) {
+        this.#received++;
+        this.#parser.parse(chunk);
+        if (this.#reason !== null) break;
       }
     } catch (error) {
       this.#reason ??= classify(error, this.#closing);
     }
     this.#ended = true;
+    clearTimeout(this.#livenessTimer);
     const reason = this.#reason ?? new ConnectionClosedError(
       this.#closing
         ? "Connection closed by the client"
@@ -628,6 +553,7 @@ export class Client implements AsyncDisposable, AsyncIterable<Message> {
     this.#pending = [];
     this.#pendingHead = 0;
     for (const entry of pending) entry.reject(reason);
+    this.#wakeQuiet();
     this.#inbox.end(reason instanceof ConnectionClosedError ? null : reason);
     await this.#writing;
   }
@@ -636,7 +562,7 @@ export class Client implements AsyncDisposable, AsyncIterable<Message> {
     if (this.#connClosed) return;
     this.#connClosed = true;
     try {
-      this.#conn.close();
+      this.#transport.close();
     } catch {
       // Already closed by the runtime: nothing left to free.
     }
@@ -687,6 +613,7 @@ export class Client implements AsyncDisposable, AsyncIterable<Message> {
     if (this.#pendingHead === this.#pending.length) {
       this.#pending = [];
       this.#pendingHead = 0;
+      if (this.#quietWaiters.length > 0) this.#wakeQuiet();
     } else if (
       this.#pendingHead > 1024 && this.#pendingHead * 2 > this.#pending.length
     ) {
@@ -708,6 +635,12 @@ function classify(error: unknown, closing: boolean): Error {
     closing ? "Connection closed by the client" : "Connection lost",
     { cause: error },
   );
+}
+
+function isByteStream(
+  connection: Transport | ByteStream,
+): connection is ByteStream {
+  return typeof (connection as Partial<ByteStream>).read === "function";
 }
 
 function toBytes(body: Body): Uint8Array {

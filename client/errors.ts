@@ -61,7 +61,8 @@ export class ConnectionClosedError extends Error {
 }
 
 /**
- * The hub could not be reached. `cause` holds the error of `Deno.connect`.
+ * The hub could not be reached. `cause` holds the error of the transport:
+ * `Deno.connect`'s, the TLS handshake's, or the WebSocket's.
  *
  * @example The message names the address
  * ```ts
@@ -83,7 +84,7 @@ export class ConnectError extends Error {
    *
    * @param hostname the host that was dialled
    * @param port the port that was dialled
-   * @param cause the error of `Deno.connect`
+   * @param cause the error of the transport
    */
   constructor(hostname: string, port: number, cause: unknown) {
     super(`Cannot connect to ${hostname}:${port}: ${describe(cause)}`, {
@@ -116,6 +117,41 @@ export class HubProtocolError extends Error {
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "HubProtocolError";
+  }
+}
+
+/**
+ * The hub stopped answering: the client sent PING after a silence and
+ * nothing at all arrived within `timeout` milliseconds. The client closes;
+ * every call still waiting fails with this error, later calls with
+ * {@linkcode ConnectionClosedError} (this error as its `cause`), and the
+ * message iterator throws it. Without it, a call on a silently dead path
+ * would wait until TCP gives up, which takes minutes.
+ *
+ * @example The message names the timeout
+ * ```ts
+ * import { PingTimeoutError } from "./mod.ts";
+ * const error = new PingTimeoutError(10_000);
+ * if (error.message !== "Connection lost: the hub did not answer PING within 10000 ms") {
+ *   throw new Error(error.message);
+ * }
+ * ```
+ */
+export class PingTimeoutError extends Error {
+  /** Milliseconds the client waited after its PING. */
+  readonly timeout: number;
+
+  /**
+   * Creates the error.
+   *
+   * @param timeout milliseconds the client waited after its PING
+   */
+  constructor(timeout: number) {
+    super(
+      `Connection lost: the hub did not answer PING within ${timeout} ms`,
+    );
+    this.name = "PingTimeoutError";
+    this.timeout = timeout;
   }
 }
 

@@ -1,7 +1,9 @@
 /**
- * The msghub client library: one TCP connection to a hub in the binary
- * dialect, with pipelined requests, fire-and-forget and receipted relays, and
- * an async iterator over the messages other clients relay to it.
+ * The msghub client library: one connection to a hub in the binary dialect,
+ * over TCP, TLS or WebSocket (`connect(url)` picks by scheme), with pipelined
+ * requests, fire-and-forget and receipted relays, an async iterator over the
+ * messages other clients relay to it, and a liveness timer of its own. The
+ * browser build (`browser.ts`) is the same client without TCP.
  *
  * @example Two clients on one hub
  * ```ts
@@ -21,18 +23,28 @@
  *
  * @module
  */
+export { connect } from "./connect.ts";
+export type { ConnectOptions, UrlConnectOptions } from "./_connect.ts";
+export { dialTcp } from "./tcp.ts";
 export {
   type Body,
   Client,
   type ClientOptions,
-  connect,
-  type ConnectOptions,
   type Message,
   type RelayReceipt,
 } from "./client.ts";
+export { CLIENT_DEFAULTS } from "./_options.ts";
 export {
   ConnectError,
   ConnectionClosedError,
   HubError,
   HubProtocolError,
+  PingTimeoutError,
 } from "./errors.ts";
+export {
+  type ByteStream,
+  streamTransport,
+  type Transport,
+} from "./transport.ts";
+export { connectWebSocket } from "./websocket.ts";
+export { DEFAULT_PORT, type HubAddress, parseHubUrl } from "./url.ts";
