@@ -252,7 +252,7 @@ export const HUB_OPTIONS = {
     field: "cluster.servers",
     kind: "list",
     help:
-      "join a cluster of hubs over these NATS servers, comma-separated, e.g. `nats://127.0.0.1:4222`; the server needs JetStream (`nats-server -js`)",
+      "join a cluster of hubs over these NATS servers, comma-separated: `nats://host:port` or `nats://user:pass@host:port`; they need JetStream (`-js`)",
   },
   clusterName: {
     flag: "cluster-name",

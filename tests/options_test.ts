@@ -20,6 +20,7 @@ import {
   formatSize,
   HUB_OPTION_KEYS,
   HUB_OPTIONS,
+  type HubOptionKey,
   optionHelp,
   optionSpec,
   optionSynopsis,
@@ -30,26 +31,38 @@ import { resolveConfig } from "../hub/config.ts";
 import { HUB_USAGE, hubOptions } from "../cli/hub_command.ts";
 import { UsageError } from "../cli/flags.ts";
 
-const README = new URL("../README.md", import.meta.url);
-const SECTION = "## Hub options";
+/**
+ * The Markdown tables that copy rows of the option table: the file, the
+ * section the table sits in, and whether it must list every option (else it
+ * lists some, each as the table has it).
+ */
+const COPIES = [
+  { file: "README.md", section: "## Hub options", every: true },
+  { file: "docs/CLUSTER.md", section: "## Running three hubs", every: false },
+] as const;
 
-/** The README's rows for the table: flag, default, what. */
-function readmeRows(): string[][] {
+const FIX =
+  "run `deno run --allow-read --allow-write tests/options_test.ts` to rewrite it";
+
+/** The README's cells for an option: flag, default, what. */
+function row(key: HubOptionKey): string[] {
+  const fallback = formatDefault(key);
   return [
-    ["flag", "default", "what"],
-    ...HUB_OPTION_KEYS.map((key) => {
-      const fallback = formatDefault(key);
-      return [
-        `\`${optionSynopsis(key)}\``,
-        fallback === undefined
-          ? "none"
-          : optionSpec(key).kind === "switch"
-          ? fallback
-          : `\`${fallback}\``,
-        optionHelp(key),
-      ];
-    }),
+    `\`${optionSynopsis(key)}\``,
+    fallback === undefined
+      ? "none"
+      : optionSpec(key).kind === "switch"
+      ? fallback
+      : `\`${fallback}\``,
+    optionHelp(key),
   ];
+}
+
+const HEADER = ["flag", "default", "what"];
+
+/** The option a Markdown row is about, by its flag cell. */
+function keyOf(cells: string[]): HubOptionKey | undefined {
+  return HUB_OPTION_KEYS.find((key) => row(key)[0] === cells[0]);
 }
 
 /** The rows as `deno fmt` lays a Markdown table out. */
@@ -66,14 +79,16 @@ function markdownTable(rows: string[][]): string[] {
   ];
 }
 
-/** Where the table of the hub options section sits in the README's lines. */
-function tableSpan(lines: string[]): { start: number; end: number } {
-  const section = lines.indexOf(SECTION);
-  assert(section >= 0, `README.md has no "${SECTION}" section`);
-  const start = lines.findIndex((line, i) =>
-    i > section && line.startsWith("|")
-  );
-  assert(start > section, `README.md's "${SECTION}" has no table`);
+/** Where the first table of a section sits in a file's lines. */
+function tableSpan(
+  lines: string[],
+  file: string,
+  section: string,
+): { start: number; end: number } {
+  const at = lines.indexOf(section);
+  assert(at >= 0, `${file} has no "${section}" section`);
+  const start = lines.findIndex((line, i) => i > at && line.startsWith("|"));
+  assert(start > at, `${file}'s "${section}" has no table`);
   let end = start;
   while (lines[end]?.startsWith("|")) end++;
   return { start, end };
@@ -83,19 +98,32 @@ function cells(line: string): string[] {
   return line.slice(1, -1).split("|").map((cell) => cell.trim());
 }
 
-Deno.test("README's hub option table shows the rows of HUB_OPTIONS", async () => {
-  const lines = (await Deno.readTextFile(README)).split("\n");
-  const { start, end } = tableSpan(lines);
-  const readme = lines.slice(start, end);
-  const want = readmeRows();
-  // The separator row, whatever its width, sits between the header and the rows.
-  assertEquals(readme.length, want.length + 1, "one README row per option");
-  assertEquals(
-    [readme[0]!, ...readme.slice(2)].map(cells),
-    want,
-    "README.md drifted from hub/options.ts: run `deno run --allow-read --allow-write tests/options_test.ts`",
-  );
-});
+/** The options a copy shows: every one, or those its rows name. */
+function keysOf(rows: string[][], every: boolean): HubOptionKey[] {
+  if (every) return [...HUB_OPTION_KEYS];
+  return rows.map((cells) => {
+    const key = keyOf(cells);
+    assert(key !== undefined, `no option has the flag ${cells[0]}`);
+    return key;
+  });
+}
+
+async function readLines(file: string): Promise<string[]> {
+  return (await Deno.readTextFile(new URL(`../${file}`, import.meta.url)))
+    .split("\n");
+}
+
+for (const { file, section, every } of COPIES) {
+  Deno.test(`${file}'s option table shows the rows of HUB_OPTIONS`, async () => {
+    const lines = await readLines(file);
+    const { start, end } = tableSpan(lines, file, section);
+    const header = cells(lines[start]!);
+    // The separator row, whatever its width, sits between the header and the rows.
+    const rows = lines.slice(start + 2, end).map(cells);
+    assertEquals(header, HEADER, `${file}: ${FIX}`);
+    assertEquals(rows, keysOf(rows, every).map(row), `${file}: ${FIX}`);
+  });
+}
 
 Deno.test("the usage text names every option of the table, with its default", () => {
   for (const key of HUB_OPTION_KEYS) {
@@ -332,9 +360,19 @@ Deno.test("serve() checks with the same table", async () => {
 });
 
 if (import.meta.main) {
-  const lines = (await Deno.readTextFile(README)).split("\n");
-  const { start, end } = tableSpan(lines);
-  lines.splice(start, end - start, ...markdownTable(readmeRows()));
-  await Deno.writeTextFile(README, lines.join("\n"));
-  console.log("README.md: hub option table written from hub/options.ts");
+  for (const { file, section, every } of COPIES) {
+    const lines = await readLines(file);
+    const { start, end } = tableSpan(lines, file, section);
+    const keys = keysOf(lines.slice(start + 2, end).map(cells), every);
+    lines.splice(
+      start,
+      end - start,
+      ...markdownTable([HEADER, ...keys.map(row)]),
+    );
+    await Deno.writeTextFile(
+      new URL(`../${file}`, import.meta.url),
+      lines.join("\n"),
+    );
+    console.log(`${file}: option table written from hub/options.ts`);
+  }
 }
