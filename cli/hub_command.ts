@@ -1,6 +1,7 @@
 /**
  * `msghub hub`: runs a hub until SIGINT or SIGTERM. Its flags, their checks
- * and its usage text come from the option table, `hub/options.ts`.
+ * and its usage text come from the option table, `hub/options.ts`, and its
+ * checks, `hub/option_checks.ts`.
  *
  * @module
  */
@@ -21,8 +22,8 @@ import {
   optionHelp,
   optionSpec,
   optionSynopsis,
-  parseOption,
 } from "../hub/options.ts";
+import { parseOption } from "../hub/option_checks.ts";
 import {
   type ParsedFlags,
   parseFlags,

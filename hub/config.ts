@@ -1,11 +1,6 @@
 import type { ClusterOptions } from "./cluster/link.ts";
-import {
-  checkOption,
-  ConfigError,
-  HUB_OPTIONS,
-  type HubOptionKey,
-  invalidOption,
-} from "./options.ts";
+import { checkOption, ConfigError, invalidOption } from "./option_checks.ts";
+import { HUB_OPTIONS, type HubOptionKey } from "./options.ts";
 
 export { ConfigError };
 

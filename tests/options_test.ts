@@ -1,6 +1,6 @@
 /**
- * The option table, `hub/options.ts`: its parsing, its checks and their one
- * wording, and the README's hub option table, which must show the same rows.
+ * The option table, `hub/options.ts`, and its checks,
+ * `hub/option_checks.ts`: parsing, checks and their one wording, and the README's hub option table, which must show the same rows.
  *
  * Run as a program, this file rewrites the README's table from the option
  * table: `deno run --allow-read --allow-write tests/options_test.ts`.
@@ -12,9 +12,8 @@ import {
   assertStringIncludes,
   assertThrows,
 } from "./_assert.ts";
+import { checkOption, ConfigError, parseOption } from "../hub/option_checks.ts";
 import {
-  checkOption,
-  ConfigError,
   formatDefault,
   formatDuration,
   formatSize,
@@ -24,7 +23,6 @@ import {
   optionHelp,
   optionSpec,
   optionSynopsis,
-  parseOption,
 } from "../hub/options.ts";
 import { DEFAULTS, serve } from "../hub/mod.ts";
 import { resolveConfig } from "../hub/config.ts";
