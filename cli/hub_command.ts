@@ -23,7 +23,7 @@ import {
   optionSpec,
   optionSynopsis,
 } from "../hub/options.ts";
-import { parseOption } from "../hub/option_checks.ts";
+import { optionName, parseOption } from "../hub/option_checks.ts";
 import {
   type ParsedFlags,
   parseFlags,
@@ -122,15 +122,13 @@ function readFlags(flags: ParsedFlags): Given {
     const needs = optionSpec(key).needs as HubOptionKey | undefined;
     if (needs !== undefined && !given.has(needs)) {
       throw new UsageError(
-        `Option ${optionName(key)} needs ${optionName(needs)} as well`,
+        `Option ${optionName(key, "flag")} needs ${
+          optionName(needs, "flag")
+        } as well`,
       );
     }
   }
   return given;
-}
-
-function optionName(key: HubOptionKey): string {
-  return `--${optionSpec(key).flag}`;
 }
 
 /**
@@ -148,7 +146,7 @@ async function readFiles(given: Given): Promise<void> {
         text = await Deno.readTextFile(path);
       } catch (error) {
         throw new UsageError(
-          `Cannot read ${optionName(key)} "${path}": ${
+          `Cannot read ${optionName(key, "flag")} "${path}": ${
             (error as Error).message
           }`,
         );
