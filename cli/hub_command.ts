@@ -1,70 +1,93 @@
-/** `msghub hub`: runs a hub until SIGINT or SIGTERM. */
-import { MAX_LIST_IDS } from "../protocol/mod.ts";
+/**
+ * `msghub hub`: runs a hub until SIGINT or SIGTERM. Its flags, their checks
+ * and its usage text come from the option table, `hub/options.ts`, and its
+ * checks, `hub/option_checks.ts`.
+ *
+ * @module
+ */
 import {
   ConfigError,
-  type HubClusterOptions,
   type HubOptions,
   type LogLevel,
   type MetricsOptions,
   type MetricsServer,
   serve,
   serveMetrics,
-  type TlsKeyPair,
 } from "../hub/mod.ts";
 import {
-  durationFlag,
-  intFlag,
+  formatDefault,
+  HUB_OPTION_KEYS,
+  HUB_OPTIONS,
+  type HubOptionKey,
+  optionHelp,
+  optionSpec,
+  optionSynopsis,
+} from "../hub/options.ts";
+import { optionName, parseOption } from "../hub/option_checks.ts";
+import {
   type ParsedFlags,
   parseFlags,
-  sizeFlag,
   stringFlag,
   UsageError,
 } from "./flags.ts";
 import {
   createLogger,
   formatLine,
-  LOG_LEVELS,
   type StderrSink,
   stderrSink,
 } from "./log.ts";
 
+/** The table's log levels are the logger's: checked when this compiles. */
+const LEVELS: readonly LogLevel[] = HUB_OPTIONS.logLevel.choices;
+
+/** The width `msghub hub --help` wraps its lines to. */
+const USAGE_WIDTH = 80;
+
+/** Wraps `text` into lines of at most `width` characters. */
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    if (line !== "" && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = line === "" ? word : `${line} ${word}`;
+    }
+  }
+  return [...lines, line];
+}
+
+/** The options part of the usage text: one entry per row of the table. */
+function optionLines(): string {
+  const rows = HUB_OPTION_KEYS.map((key) => {
+    const fallback = optionSpec(key).kind === "switch"
+      ? undefined
+      : formatDefault(key);
+    const help = optionHelp(key) +
+      (fallback === undefined ? "" : ` (default ${fallback})`);
+    return [optionSynopsis(key), help.replaceAll("`", "")] as const;
+  });
+  rows.push(["-h, --help", "show this help"]);
+  const column = Math.max(...rows.map(([flag]) => flag.length)) + 1;
+  const indent = " ".repeat(2 + column + 1);
+  return rows.map(([flag, help]) =>
+    wrap(help, USAGE_WIDTH - indent.length)
+      .map((line, i) =>
+        i === 0 ? `  ${flag.padEnd(column)} ${line}` : indent + line
+      )
+      .join("\n")
+  ).join("\n");
+}
+
+/** `msghub hub --help`. */
 export const HUB_USAGE = `Usage: msghub hub [options]
 
 Runs a hub. It prints one line, "msghub hub listening on HOST:PORT", and
 serves until SIGINT or SIGTERM, then drains and exits 0.
 
 Options:
-  --host HOST               address to listen on (default 127.0.0.1)
-  --port PORT               port to listen on, 0 for any free one (default 1234)
-  --max-clients N           clients at once (default 10000)
-  --max-pending SIZE        unsent bytes queued for one client (default 8MiB)
-  --write-timeout TIME      no write progress before a client is dropped (default 10s)
-  --handshake-timeout TIME  time a new connection has to send a byte (default 10s)
-  --ping-interval TIME      silence before a binary client is pinged (default 30s)
-  --drain-timeout TIME      time shutdown waits for queued bytes (default 5s)
-  --max-stall TIME          longest pause of a sender's reads while a receiver
-                            it filled past half of --max-pending drains
-                            (default 10ms; 0 never pauses)
-  --token-file PATH         require clients to authenticate with the token in PATH
-                            (or set MSGHUB_TOKEN)
-  --insecure                allow a non-loopback --host without a token
-  --tls-cert PATH           speak TLS with the PEM certificate chain in PATH
-  --tls-key PATH            and the PEM private key in PATH (both or neither)
-  --metrics-port PORT       serve /metrics and /healthz over HTTP on PORT
-  --metrics-host HOST       address of the metrics endpoint (default 127.0.0.1)
-  --log-level LEVEL         debug, info, warn or error (default info)
-  --log-format FORMAT       text or json: one line per event on stderr
-                            (default text)
-  --cluster URLS            join a cluster of hubs over NATS, e.g.
-                            nats://127.0.0.1:4222[,nats://...] (the NATS
-                            server needs JetStream: nats-server -js)
-  --cluster-name NAME       hubs with the same name form one cluster
-                            (default msghub)
-  --cluster-heartbeat TIME  time between heartbeats to the other hubs
-                            (default 500ms)
-  --cluster-dead-after TIME silence after which a hub is taken for dead
-                            (default 3s)
-  -h, --help                show this help
+${optionLines()}
 
 TIME is a number with ms, s, m or h (plain numbers are milliseconds);
 SIZE is a number of bytes, or with KiB, MiB or GiB.`;
@@ -74,94 +97,89 @@ function isLoopback(hostname: string): boolean {
     hostname.startsWith("127.");
 }
 
-async function readToken(
-  flags: Record<string, unknown>,
-): Promise<string | undefined> {
-  const path = stringFlag(flags as never, "token-file");
-  if (path !== undefined) {
-    let text: string;
+/** The values of the table's options given as flags, parsed and checked. */
+type Given = Map<HubOptionKey, string | number | string[] | boolean>;
+
+/** Reads every flag of the table, checking it against its row. */
+function readFlags(flags: ParsedFlags): Given {
+  const given: Given = new Map();
+  for (const key of HUB_OPTION_KEYS) {
+    const spec = optionSpec(key);
+    if (spec.kind === "switch") {
+      if (flags[spec.flag] === true) given.set(key, true);
+      continue;
+    }
+    const text = stringFlag(flags, spec.flag);
+    if (text === undefined) continue;
     try {
-      text = await Deno.readTextFile(path);
+      given.set(key, parseOption(key, text));
     } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      throw new UsageError(error.message);
+    }
+  }
+  for (const key of given.keys()) {
+    const needs = optionSpec(key).needs as HubOptionKey | undefined;
+    if (needs !== undefined && !given.has(needs)) {
       throw new UsageError(
-        `Cannot read --token-file "${path}": ${(error as Error).message}`,
+        `Option ${optionName(key, "flag")} needs ${
+          optionName(needs, "flag")
+        } as well`,
       );
     }
-    return text.trim();
   }
-  const allowed = Deno.permissions.querySync({
-    name: "env",
-    variable: "MSGHUB_TOKEN",
-  });
-  if (allowed.state !== "granted") return undefined;
-  const env = Deno.env.get("MSGHUB_TOKEN");
-  return env === undefined || env === "" ? undefined : env;
+  return given;
 }
 
-async function readPem(path: string, flag: string): Promise<string> {
-  try {
-    return await Deno.readTextFile(path);
-  } catch (error) {
-    throw new UsageError(
-      `Cannot read --${flag} "${path}": ${(error as Error).message}`,
-    );
-  }
-}
-
-async function readKeyPair(
-  flags: ParsedFlags,
-): Promise<TlsKeyPair | undefined> {
-  const cert = stringFlag(flags, "tls-cert");
-  const key = stringFlag(flags, "tls-key");
-  if (cert === undefined && key === undefined) return undefined;
-  if (cert === undefined || key === undefined) {
-    throw new UsageError(
-      `Option --${cert === undefined ? "tls-key" : "tls-cert"} needs --${
-        cert === undefined ? "tls-cert" : "tls-key"
-      } as well`,
-    );
-  }
-  return {
-    cert: await readPem(cert, "tls-cert"),
-    key: await readPem(key, "tls-key"),
-  };
-}
-
-function metricsOptions(flags: ParsedFlags): MetricsOptions | null {
-  const port = intFlag(flags, "metrics-port", 0, 65535);
-  const hostname = stringFlag(flags, "metrics-host");
-  if (port === undefined) {
-    if (hostname !== undefined) {
-      throw new UsageError("Option --metrics-host needs --metrics-port");
+/**
+ * The value of each `file` option: the text of the file its flag names, or
+ * else its environment variable, when that may be read and is not empty.
+ */
+async function readFiles(given: Given): Promise<void> {
+  for (const key of HUB_OPTION_KEYS) {
+    const spec = optionSpec(key);
+    if (spec.kind !== "file") continue;
+    const path = given.get(key);
+    if (typeof path === "string") {
+      let text: string;
+      try {
+        text = await Deno.readTextFile(path);
+      } catch (error) {
+        throw new UsageError(
+          `Cannot read ${optionName(key, "flag")} "${path}": ${
+            (error as Error).message
+          }`,
+        );
+      }
+      // A token file ends with a line end that is not part of the token.
+      given.set(key, key === "token" ? text.trim() : text);
+    } else if (spec.env !== undefined) {
+      const allowed = Deno.permissions.querySync({
+        name: "env",
+        variable: spec.env,
+      });
+      if (allowed.state !== "granted") continue;
+      const env = Deno.env.get(spec.env);
+      if (env !== undefined && env !== "") given.set(key, env);
     }
-    return null;
   }
-  return { hostname: hostname ?? "127.0.0.1", port };
 }
 
-function clusterFlags(flags: ParsedFlags): HubClusterOptions | undefined {
-  const servers = stringFlag(flags, "cluster");
-  const name = stringFlag(flags, "cluster-name");
-  const heartbeat = durationFlag(flags, "cluster-heartbeat");
-  const deadAfter = durationFlag(flags, "cluster-dead-after");
-  if (servers === undefined) {
-    const stray = name !== undefined
-      ? "cluster-name"
-      : heartbeat !== undefined
-      ? "cluster-heartbeat"
-      : deadAfter !== undefined
-      ? "cluster-dead-after"
-      : null;
-    if (stray !== null) {
-      throw new UsageError(`Option --${stray} needs --cluster`);
+/** Puts each given option where `serve()` takes it (`cluster.name`, ...). */
+function hubOptionsOf(given: Given): HubOptions {
+  const options: Record<string, unknown> = {};
+  for (const [key, value] of given) {
+    const field = optionSpec(key).field;
+    if (field === undefined) continue;
+    const [outer, inner] = field.split(".") as [string, string?];
+    if (inner === undefined) {
+      options[outer] = value;
+    } else {
+      const nested = (options[outer] ??= {}) as Record<string, unknown>;
+      nested[inner] = value;
     }
-    return undefined;
   }
-  const cluster: HubClusterOptions = { servers: servers.split(",") };
-  if (name !== undefined) cluster.name = name;
-  if (heartbeat !== undefined) cluster.heartbeat = heartbeat;
-  if (deadAfter !== undefined) cluster.deadAfter = deadAfter;
-  return cluster;
+  return options as HubOptions;
 }
 
 /** `msghub hub` options: the hub's, and the command's own. */
@@ -171,92 +189,59 @@ export type HubCommandOptions = HubOptions & {
   metrics: MetricsOptions | null;
 };
 
+/** The flags of the table, as `parseFlags` wants them. */
+const FLAG_SPEC = {
+  string: HUB_OPTION_KEYS.filter((key) => optionSpec(key).kind !== "switch")
+    .map((key) => optionSpec(key).flag),
+  boolean: [
+    "help",
+    ...HUB_OPTION_KEYS.filter((key) => optionSpec(key).kind === "switch")
+      .map((key) => optionSpec(key).flag),
+  ],
+  alias: { h: "help" },
+};
+
 /** Parses `msghub hub` flags into hub options. */
 export async function hubOptions(
   args: string[],
   sink: StderrSink = stderrSink,
 ): Promise<HubCommandOptions> {
-  const flags = parseFlags(args, {
-    string: [
-      "host",
-      "port",
-      "max-clients",
-      "max-pending",
-      "write-timeout",
-      "handshake-timeout",
-      "ping-interval",
-      "drain-timeout",
-      "max-stall",
-      "token-file",
-      "log-level",
-      "log-format",
-      "tls-cert",
-      "tls-key",
-      "metrics-port",
-      "metrics-host",
-      "cluster",
-      "cluster-name",
-      "cluster-heartbeat",
-      "cluster-dead-after",
-    ],
-    boolean: ["help", "insecure"],
-    alias: { h: "help" },
-  });
+  const flags = parseFlags(args, FLAG_SPEC);
   if (flags.help === true) return { help: true, metrics: null };
   if (flags._.length > 0) {
     throw new UsageError(`Unexpected argument: "${flags._[0]}"`);
   }
-  const level = stringFlag(flags, "log-level") ?? "info";
-  if (!Object.hasOwn(LOG_LEVELS, level)) {
-    throw new UsageError(
-      `Invalid --log-level: "${level}", expected debug, info, warn or error`,
-    );
-  }
-  const format = stringFlag(flags, "log-format") ?? "text";
-  if (format !== "text" && format !== "json") {
-    throw new UsageError(
-      `Invalid --log-format: "${format}", expected text or json`,
-    );
-  }
+  const given = readFlags(flags);
+  await readFiles(given);
+  const level = (given.get("logLevel") ??
+    HUB_OPTIONS.logLevel.default) as typeof LEVELS[number];
+  const format = (given.get("logFormat") ?? HUB_OPTIONS.logFormat.default) as
+    | "text"
+    | "json";
   sink.notice = (dropped) =>
     formatLine(format, "warn", "log lines dropped", {
       count: dropped,
       reason: "stderr is not keeping up",
     });
   const options: HubOptions = {
-    logger: createLogger({
-      level: level as LogLevel,
-      format,
-      write: sink.write,
-    }),
+    ...hubOptionsOf(given),
+    logger: createLogger({ level, format, write: sink.write }),
   };
-  const set = <K extends keyof HubOptions>(
-    key: K,
-    value: HubOptions[K] | undefined,
-  ) => {
-    if (value !== undefined) options[key] = value;
-  };
-  set("hostname", stringFlag(flags, "host"));
-  set("port", intFlag(flags, "port", 0, 65535));
-  set("maxClients", intFlag(flags, "max-clients", 1, MAX_LIST_IDS));
-  set("maxPending", sizeFlag(flags, "max-pending"));
-  set("writeTimeout", durationFlag(flags, "write-timeout"));
-  set("handshakeTimeout", durationFlag(flags, "handshake-timeout"));
-  set("pingInterval", durationFlag(flags, "ping-interval"));
-  set("drainTimeout", durationFlag(flags, "drain-timeout"));
-  set("maxStall", durationFlag(flags, "max-stall"));
-  set("token", await readToken(flags));
-  set("tls", await readKeyPair(flags));
-  set("cluster", clusterFlags(flags));
-  const host = options.hostname ?? "127.0.0.1";
+  const host = options.hostname ?? HUB_OPTIONS.hostname.default;
   if (
-    !isLoopback(host) && options.token === undefined && flags.insecure !== true
+    !isLoopback(host) && options.token === undefined && !given.has("insecure")
   ) {
     throw new UsageError(
       `Refusing to listen on "${host}" without a token: anyone who can reach it could read every message. Set --token-file or MSGHUB_TOKEN, or pass --insecure`,
     );
   }
-  return { ...options, help: false, metrics: metricsOptions(flags) };
+  const port = given.get("metricsPort") as number | undefined;
+  const metrics = port === undefined ? null : {
+    hostname:
+      (given.get("metricsHost") ?? HUB_OPTIONS.metricsHost.default) as string,
+    port,
+  };
+  return { ...options, help: false, metrics };
 }
 
 /** Runs `msghub hub ARGS`; resolves to the exit code. */
@@ -284,8 +269,9 @@ async function runHub(args: string[], sink: StderrSink): Promise<number> {
   try {
     hub = await serve(options);
   } catch (error) {
+    // serve() names a bad option by its field; here it was a flag.
     const reason = error instanceof ConfigError
-      ? error.message
+      ? error.messageFor("flag")
       : (error as Error).message;
     console.error(`msghub hub: cannot start: ${reason}`);
     return 1;

@@ -1,5 +1,8 @@
-import { MAX_LIST_IDS, MAX_OUTBOUND_FRAME } from "../protocol/mod.ts";
 import type { ClusterOptions } from "./cluster/link.ts";
+import { checkOption, ConfigError, invalidOption } from "./option_checks.ts";
+import { HUB_OPTIONS, type HubOptionKey } from "./options.ts";
+
+export { ConfigError };
 
 /** Severity of a hub log event. */
 export type LogLevel = "debug" | "info" | "warn" | "error";
@@ -14,29 +17,33 @@ export type HubLogger = (
   fields: Record<string, string | number | bigint | boolean>,
 ) => void;
 
-/** Options of {@linkcode serve}; every one has the spec's default. */
+/**
+ * Options of {@linkcode serve}. Each one's default, range and help are in
+ * its row of {@linkcode HUB_OPTIONS} (`maxClients` is `HUB_OPTIONS.maxClients`);
+ * the README's option table and `msghub hub --help` show the same rows.
+ */
 export interface HubOptions {
-  /** Address to listen on. Default `127.0.0.1`. */
+  /** Address to listen on. */
   hostname?: string;
-  /** Port to listen on; `0` picks a free one. Default `1234`. */
+  /** Port to listen on; `0` picks a free one. */
   port?: number;
-  /** Clients at once. Default 10,000. */
+  /** Clients at once. */
   maxClients?: number;
-  /** Unsent bytes queued for one client before it is a slow consumer. Default 8 MiB. */
+  /** Unsent bytes queued for one client before it is a slow consumer. */
   maxPending?: number;
-  /** Milliseconds without write progress before a client is a slow consumer. Default 10,000. */
+  /** Milliseconds without write progress before a client is a slow consumer. */
   writeTimeout?: number;
-  /** Milliseconds a new connection has to send its first byte. Default 10,000. */
+  /** Milliseconds a new connection has to send its first byte. */
   handshakeTimeout?: number;
-  /** Milliseconds of silence from a binary client before the hub PINGs it. Default 30,000. */
+  /** Milliseconds of silence from a binary client before the hub PINGs it. */
   pingInterval?: number;
-  /** Milliseconds shutdown waits for queued bytes to flush. Default 5,000. */
+  /** Milliseconds shutdown waits for queued bytes to flush. */
   drainTimeout?: number;
   /**
    * Longest pause, in milliseconds, of a sender's reading after one of its
    * relays left a receiver with more than half of `maxPending` queued: time
    * for a receiver that is draining to catch up, so a fast sender does not
-   * push it over the limit. 0 never pauses. Default 10.
+   * push it over the limit. 0 never pauses.
    */
   maxStall?: number;
   /** When set, clients must authenticate with this token first. */
@@ -56,11 +63,11 @@ export interface HubOptions {
 export interface HubClusterOptions {
   /** NATS server URLs, e.g. `nats://127.0.0.1:4222`; at least one. */
   servers: string[];
-  /** Hubs with the same name form one cluster. Default `msghub`. */
+  /** Hubs with the same name form one cluster (`HUB_OPTIONS.clusterName`). */
   name?: string;
-  /** Milliseconds between heartbeats to the other hubs. Default 500. */
+  /** Milliseconds between heartbeats to the other hubs (`HUB_OPTIONS.clusterHeartbeat`). */
   heartbeat?: number;
-  /** Milliseconds of silence after which a hub is taken for dead. Default 3,000. */
+  /** Milliseconds of silence after which a hub is taken for dead (`HUB_OPTIONS.clusterDeadAfter`). */
   deadAfter?: number;
 }
 
@@ -117,69 +124,66 @@ export interface HubConfig {
   cluster: ClusterOptions | null;
 }
 
-/** The spec's defaults. */
+/**
+ * The defaults of {@linkcode HubOptions}, read from
+ * {@linkcode HUB_OPTIONS}.
+ */
 export const DEFAULTS = {
-  hostname: "127.0.0.1",
-  port: 1234,
-  maxClients: 10_000,
-  maxPending: 8 * 1024 * 1024,
-  writeTimeout: 10_000,
-  handshakeTimeout: 10_000,
-  pingInterval: 30_000,
-  drainTimeout: 5_000,
-  maxStall: 10,
-  clusterName: "msghub",
-  clusterHeartbeat: 500,
-  clusterDeadAfter: 3_000,
+  hostname: HUB_OPTIONS.hostname.default,
+  port: HUB_OPTIONS.port.default,
+  maxClients: HUB_OPTIONS.maxClients.default,
+  maxPending: HUB_OPTIONS.maxPending.default,
+  writeTimeout: HUB_OPTIONS.writeTimeout.default,
+  handshakeTimeout: HUB_OPTIONS.handshakeTimeout.default,
+  pingInterval: HUB_OPTIONS.pingInterval.default,
+  drainTimeout: HUB_OPTIONS.drainTimeout.default,
+  maxStall: HUB_OPTIONS.maxStall.default,
+  clusterName: HUB_OPTIONS.clusterName.default,
+  clusterHeartbeat: HUB_OPTIONS.clusterHeartbeat.default,
+  clusterDeadAfter: HUB_OPTIONS.clusterDeadAfter.default,
 } as const;
 
-/** Raised for an option that cannot be used. */
-export class ConfigError extends Error {
-  /**
-   * Creates the error; {@linkcode resolveConfig} and the CLI throw it.
-   *
-   * @param message what is wrong with the option, and which one
-   * @param options the error's `cause`, if any
-   */
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "ConfigError";
-  }
-}
+/** Where a row of {@linkcode HUB_OPTIONS} may say `serve()` takes it. */
+type OptionField =
+  | keyof HubOptions
+  | `cluster.${keyof HubClusterOptions}`
+  | `tls.${keyof TlsKeyPair}`;
 
-function integer(
-  name: string,
-  value: number,
-  min: number,
-  max: number,
-): number {
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(
-      `Invalid option: ${name} is "${value}", expected an integer from ${min} to ${max}`,
-    );
-  }
-  return value;
-}
+/** Every row's field is one of {@linkcode HubOptions}: checked when this compiles. */
+const FIELDS_EXIST: Extract<
+  (typeof HUB_OPTIONS)[HubOptionKey],
+  { field: string }
+>["field"] extends OptionField ? true : never = true;
+void FIELDS_EXIST;
 
 /** Checks that both halves of a key pair are there and look like PEM. */
 function keyPair(tls: TlsKeyPair | undefined): TlsKeyPair | null {
   if (tls === undefined) return null;
-  const pem = (name: string, value: unknown, label: RegExp): string => {
+  const pem = (
+    key: "tlsCert" | "tlsKey",
+    value: unknown,
+    label: RegExp,
+  ): string => {
+    // The PEM text is not repeated: it is long, and a key is a secret.
     if (typeof value !== "string" || value.trim() === "") {
-      throw new ConfigError(
-        `Invalid option: tls.${name} is missing; a TLS hub needs both cert and key`,
+      throw invalidOption(
+        key,
+        "field",
+        "it is missing, a TLS hub needs both cert and key",
       );
     }
     if (!label.test(value)) {
-      throw new ConfigError(
-        `Invalid option: tls.${name} is not PEM text: expected a "-----BEGIN ...-----" block`,
+      throw invalidOption(
+        key,
+        "field",
+        'it is not PEM text, expected a "-----BEGIN ...-----" block',
       );
     }
     return value;
   };
   return {
-    cert: pem("cert", tls.cert, /-----BEGIN CERTIFICATE-----/),
-    key: pem("key", tls.key, /-----BEGIN [A-Z ]*PRIVATE KEY-----/),
+    cert: pem("tlsCert", tls.cert, /-----BEGIN CERTIFICATE-----/),
+    key: pem("tlsKey", tls.key, /-----BEGIN [A-Z ]*PRIVATE KEY-----/),
   };
 }
 
@@ -188,100 +192,75 @@ function clusterOptions(
   cluster: HubClusterOptions | undefined,
 ): ClusterOptions | null {
   if (cluster === undefined) return null;
-  const servers = cluster.servers.map((server) => server.trim()).filter((
-    server,
-  ) => server !== "");
+  const given = checkOption("cluster", cluster.servers) ?? [];
+  const servers = given.map((server) => server.trim())
+    .filter((server) => server !== "");
   if (servers.length === 0) {
-    throw new ConfigError(
-      "Invalid option: cluster needs at least one NATS server URL, e.g. nats://127.0.0.1:4222",
+    throw invalidOption(
+      "cluster",
+      "field",
+      `"${given.join(",")}" holds no NATS URL, e.g. nats://127.0.0.1:4222`,
     );
   }
   for (const server of servers) {
     if (!/^((nats|tls):\/\/)?[^\s/]+(:\d+)?$/.test(server)) {
-      throw new ConfigError(
-        `Invalid option: cluster server "${server}" is not a NATS URL like nats://HOST:PORT`,
+      throw invalidOption(
+        "cluster",
+        "field",
+        `"${server}" is not a NATS URL like nats://HOST:PORT`,
       );
     }
   }
-  const name = cluster.name ?? DEFAULTS.clusterName;
+  const name = checkOption("clusterName", cluster.name);
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(name)) {
-    throw new ConfigError(
-      `Invalid option: cluster-name "${name}" may only hold letters, digits, "_" and "-" (1 to 64)`,
+    throw invalidOption(
+      "clusterName",
+      "field",
+      `"${name}" is not 1 to 64 letters, digits, "_" or "-"`,
     );
   }
-  const heartbeatMs = integer(
-    "cluster-heartbeat",
-    cluster.heartbeat ?? DEFAULTS.clusterHeartbeat,
-    10,
-    60_000,
-  );
-  const deadAfterMs = integer(
-    "cluster-dead-after",
-    cluster.deadAfter ?? DEFAULTS.clusterDeadAfter,
+  const heartbeatMs = checkOption("clusterHeartbeat", cluster.heartbeat);
+  const deadAfterMs = checkOption(
+    "clusterDeadAfter",
+    cluster.deadAfter,
     2 * heartbeatMs,
-    600_000,
   );
   return { servers, name, heartbeatMs, deadAfterMs };
 }
 
-/** Resolves options into a config, throwing {@linkcode ConfigError} on a bad one. */
+/**
+ * Resolves options into a config, checking each against
+ * {@linkcode HUB_OPTIONS}.
+ *
+ * @example A bad option is named by its field
+ * ```ts
+ * import { ConfigError, resolveConfig } from "./config.ts";
+ * if (resolveConfig({ port: 0 }).maxClients !== 10_000) throw new Error();
+ * try {
+ *   resolveConfig({ writeTimeout: 0 });
+ *   throw new Error("a timeout of 0 must be refused");
+ * } catch (error) {
+ *   if (!(error instanceof ConfigError)) throw error;
+ *   const want = 'Invalid option "writeTimeout": "0" is not a duration from 1ms to 1h';
+ *   if (error.message !== want) throw error;
+ * }
+ * ```
+ *
+ * @throws {ConfigError} for an option that cannot be used
+ */
 export function resolveConfig(options: HubOptions = {}): HubConfig {
-  const hour = 3_600_000;
-  const token = options.token;
-  // Bytes, not UTF-16 units: an AUTH frame carries at most 1024 bytes.
-  const tokenBytes = token === undefined
-    ? 0
-    : new TextEncoder().encode(token).length;
-  if (token !== undefined && (tokenBytes < 1 || tokenBytes > 1024)) {
-    throw new ConfigError(
-      `Invalid option: the token is ${tokenBytes} bytes, expected 1 to 1024`,
-    );
-  }
+  const token = checkOption("token", options.token);
   return {
-    hostname: options.hostname ?? DEFAULTS.hostname,
-    port: integer("port", options.port ?? DEFAULTS.port, 0, 65535),
-    maxClients: integer(
-      "max-clients",
-      options.maxClients ?? DEFAULTS.maxClients,
-      1,
-      MAX_LIST_IDS,
-    ),
-    maxPending: integer(
-      "max-pending",
-      options.maxPending ?? DEFAULTS.maxPending,
-      MAX_OUTBOUND_FRAME,
-      2 ** 40,
-    ),
-    writeTimeout: integer(
-      "write-timeout",
-      options.writeTimeout ?? DEFAULTS.writeTimeout,
-      1,
-      hour,
-    ),
-    handshakeTimeout: integer(
-      "handshake-timeout",
-      options.handshakeTimeout ?? DEFAULTS.handshakeTimeout,
-      1,
-      hour,
-    ),
-    pingInterval: integer(
-      "ping-interval",
-      options.pingInterval ?? DEFAULTS.pingInterval,
-      1,
-      hour,
-    ),
-    drainTimeout: integer(
-      "drain-timeout",
-      options.drainTimeout ?? DEFAULTS.drainTimeout,
-      0,
-      hour,
-    ),
-    maxStall: integer(
-      "max-stall",
-      options.maxStall ?? DEFAULTS.maxStall,
-      0,
-      10_000,
-    ),
+    hostname: checkOption("hostname", options.hostname),
+    port: checkOption("port", options.port),
+    maxClients: checkOption("maxClients", options.maxClients),
+    maxPending: checkOption("maxPending", options.maxPending),
+    writeTimeout: checkOption("writeTimeout", options.writeTimeout),
+    handshakeTimeout: checkOption("handshakeTimeout", options.handshakeTimeout),
+    pingInterval: checkOption("pingInterval", options.pingInterval),
+    drainTimeout: checkOption("drainTimeout", options.drainTimeout),
+    maxStall: checkOption("maxStall", options.maxStall),
+    // Bytes, not UTF-16 units: an AUTH frame carries at most 1024 bytes.
     token: token === undefined ? null : new TextEncoder().encode(token),
     tls: keyPair(options.tls),
     logger: options.logger ?? (() => {}),

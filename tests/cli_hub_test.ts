@@ -100,6 +100,27 @@ Deno.test("hub --help, usage errors and a refused public address", async () => {
     assertEquals(bad.code, 2, args.join(" "));
     assertStringIncludes(bad.stderr, "Usage: msghub hub");
   }
+  // A value out of its range is a usage error too, worded as the table words it.
+  for (
+    const [args, message] of [
+      [
+        ["--write-timeout", "0"],
+        'Invalid option "--write-timeout": "0" is not a duration from 1ms to 1h',
+      ],
+      [
+        ["--max-pending", "1KiB"],
+        'Invalid option "--max-pending": "1KiB" is not a size from 1048589 to 1024GiB',
+      ],
+      [
+        ["--max-clients", "abc"],
+        'Invalid option "--max-clients": "abc" is not an integer from 1 to 1000000',
+      ],
+    ] as const
+  ) {
+    const bad = await run(["hub", ...args]);
+    assertEquals(bad.code, 2, args.join(" "));
+    assertStringIncludes(bad.stderr, `msghub hub: ${message}\n`);
+  }
   const open = await run(["hub", "--host", "0.0.0.0", "--port", "0"]);
   assertEquals(open.code, 2);
   assertStringIncludes(open.stderr, "without a token");

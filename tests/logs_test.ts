@@ -60,7 +60,7 @@ Deno.test("hub --log-format: text, json, and nothing else", async () => {
   await assertRejects(
     () => hubOptions(["--log-format", "xml"]),
     UsageError,
-    'Invalid --log-format: "xml"',
+    'Invalid option "--log-format": "xml" is not text or json',
   );
 });
 

@@ -128,9 +128,15 @@ Deno.test("tls: options are checked before anything is dialled", async () => {
   );
   for (
     const [tls, message] of [
-      [{ cert: "", key: "k" }, "tls.cert is missing"],
-      [{ cert: "not pem", key: "k" }, "tls.cert is not PEM text"],
-      [{ cert: "-----BEGIN CERTIFICATE-----", key: "" }, "tls.key is missing"],
+      [{ cert: "", key: "k" }, 'Invalid option "tls.cert": it is missing'],
+      [
+        { cert: "not pem", key: "k" },
+        'Invalid option "tls.cert": it is not PEM text',
+      ],
+      [
+        { cert: "-----BEGIN CERTIFICATE-----", key: "" },
+        'Invalid option "tls.key": it is missing',
+      ],
     ] as const
   ) {
     const error = await assertRejects(
@@ -246,7 +252,7 @@ Deno.test("msghub hub with half a key pair, or a key that is not one, does not s
   assertEquals(swapped.code, 1);
   assertStringIncludes(
     swapped.stderr,
-    "cannot start: Invalid option: tls.cert",
+    'cannot start: Invalid option "--tls-cert": it is not PEM text',
   );
 });
 
