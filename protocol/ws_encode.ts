@@ -8,11 +8,7 @@
  * @module
  */
 import { maskBytes } from "./_ws_mask.ts";
-import {
-  isValidCloseCode,
-  MAX_WS_CONTROL,
-  WsOpcode,
-} from "./ws_constants.ts";
+import { isValidCloseCode, MAX_WS_CONTROL, WsOpcode } from "./ws_constants.ts";
 
 const encoder = new TextEncoder();
 const EMPTY = new Uint8Array(0);
