@@ -37,7 +37,7 @@ export class Random {
   pick<T>(items: readonly T[]): T {
     return items[this.int(items.length)]!;
   }
-  bytes(n: number): Uint8Array {
+  bytes(n: number): Uint8Array<ArrayBuffer> {
     const out = new Uint8Array(n);
     for (let i = 0; i < n; i++) out[i] = this.int(256);
     return out;
