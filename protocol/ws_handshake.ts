@@ -376,3 +376,54 @@ export function encodeWsRefusal(
   out.set(body, head.length);
   return out;
 }
+
+/** What {@linkcode encodeWsUpgradeRequest} puts in a request. */
+export interface WsUpgradeRequestOptions {
+  /** The `Host` header: `host:port`. */
+  host: string;
+  /** The request target, `/` by default. */
+  path?: string;
+  /** `Sec-WebSocket-Key`; by default {@linkcode wsNewKey}. */
+  key?: string;
+  /** An `Origin` header, as a browser sends; none by default. */
+  origin?: string;
+}
+
+/**
+ * A fresh `Sec-WebSocket-Key`: base64 of 16 random bytes.
+ *
+ * @example
+ * ```ts
+ * import { wsNewKey } from "./mod.ts";
+ * if (!/^[A-Za-z0-9+/]{22}==$/.test(wsNewKey())) throw new Error("Not 16 bytes of base64");
+ * ```
+ */
+export function wsNewKey(): string {
+  return btoa(
+    String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))),
+  );
+}
+
+/**
+ * The head of a client's upgrade request, for a client that opens its own
+ * socket (tests, tools); a runtime's `WebSocket` writes its own.
+ *
+ * @example Our own parser accepts it
+ * ```ts
+ * import { encodeWsUpgradeRequest, WsHandshakeParser } from "./mod.ts";
+ * const head = encodeWsUpgradeRequest({ host: "127.0.0.1:4000", path: "/hub" });
+ * const result = new WsHandshakeParser().parse(head);
+ * if (result === null || !result.ok || result.request.path !== "/hub") throw new Error("Refused");
+ * ```
+ */
+export function encodeWsUpgradeRequest(
+  options: WsUpgradeRequestOptions,
+): Uint8Array {
+  const { host, path = "/", key = wsNewKey(), origin } = options;
+  return encoder.encode(
+    `GET ${path} HTTP/1.1\r\nHost: ${host}\r\nUpgrade: websocket\r\n` +
+      `Connection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\n` +
+      "Sec-WebSocket-Version: 13\r\n" +
+      (origin === undefined ? "" : `Origin: ${origin}\r\n`) + "\r\n",
+  );
+}

@@ -2,6 +2,7 @@ import { assert, assertEquals, assertThrows } from "./_assert.ts";
 import {
   encodeWsAccept,
   encodeWsRefusal,
+  encodeWsUpgradeRequest,
   isWsOriginAllowed,
   MAX_WS_HEAD,
   parseWsOrigins,
@@ -453,4 +454,24 @@ Deno.test("fuzz: mutated and random heads get an answer, never a throw", () => {
     }
   }
   assert(accepted > 0);
+});
+
+Deno.test("a request from encodeWsUpgradeRequest is accepted and answered", () => {
+  const key = "dGhlIHNhbXBsZSBub25jZQ==";
+  const head = encodeWsUpgradeRequest({
+    host: "127.0.0.1:9",
+    path: "/a?b",
+    key,
+    origin: "https://x.example",
+  });
+  const result = parseAll([head]);
+  assert(result.ok);
+  assertEquals(result.request.path, "/a?b");
+  assertEquals(result.request.host, "127.0.0.1:9");
+  assertEquals(result.request.origin, "https://x.example");
+  assertEquals(result.request.key, key);
+  const fresh = parseAll([encodeWsUpgradeRequest({ host: "h" })]);
+  assert(fresh.ok);
+  assertEquals(fresh.request.origin, null);
+  assert(fresh.request.key !== key);
 });
