@@ -1,18 +1,8 @@
 import { MAX_LIST_IDS, MAX_OUTBOUND_FRAME } from "../protocol/mod.ts";
-import type { ClusterOptions } from "./cluster/link.ts";
+import type { ClusterOptions } from "./cluster/types.ts";
+import type { HubLogger } from "./log.ts";
 
-/** Severity of a hub log event. */
-export type LogLevel = "debug" | "info" | "warn" | "error";
-
-/**
- * Receives the hub's log events. Library code never prints: `main.ts` turns
- * these into lines on stderr. `fields` never holds a token or a body.
- */
-export type HubLogger = (
-  level: LogLevel,
-  message: string,
-  fields: Record<string, string | number | bigint | boolean>,
-) => void;
+export type { HubLogger, LogLevel } from "./log.ts";
 
 /** Options of {@linkcode serve}; every one has the spec's default. */
 export interface HubOptions {
