@@ -15,6 +15,7 @@ import {
   takeNumber,
 } from "../hub/cluster/numbering.ts";
 import { MAX_INBOXES, MAX_RECORD, RelayIn } from "../hub/cluster/relay_in.ts";
+import { PresenceExchange } from "../hub/cluster/presence.ts";
 import { RelayOut } from "../hub/cluster/relay_out.ts";
 import {
   applyStatus,
@@ -836,4 +837,54 @@ Deno.test("link: a refused publish is counted, logged once, never thrown", async
     "warn cannot publish to NATS",
   ]);
   await link.close();
+});
+
+Deno.test("presence: a stall of this hub's own does not count as the others' silence", async () => {
+  const events: string[] = [];
+  const presence = new PresenceExchange({
+    number: 1,
+    subject: "msghub.t.presence",
+    publish: () => {},
+    maxPayload: () => 1024 * 1024,
+    epoch: () => 1,
+    heartbeatMs: 10,
+    deadAfterMs: 50,
+    counters: zeroCounters(),
+    malformed: () => {},
+    log: (_level, message) => events.push(message),
+    hubGone: (hub) => events.push(`gone ${hub}`),
+  });
+  const snapshot = (hub: number) =>
+    encodePresence({
+      kind: Presence.Snapshot,
+      hub,
+      seq: 0,
+      part: 0,
+      parts: 1,
+      ids: [hub * TWO_32 + 1],
+    });
+  presence.receive(snapshot(2));
+  presence.beat();
+  // The sweep after a heartbeat runs once the input waiting is read.
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assertEquals(presence.view.hubs.size, 1);
+  // This hub is stalled (its thread busy) for twice the dead-after; hub 2
+  // said nothing meanwhile only as far as this hub could tell.
+  const stalledUntil = performance.now() + 100;
+  while (performance.now() < stalledUntil);
+  presence.beat();
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assertEquals(events, ["hub joined"], "hub 2 was taken for dead");
+  assertEquals(presence.view.hubs.size, 1);
+  // Beating on time, hub 2's silence counts: the sweeps drop it.
+  const silentUntil = performance.now() + 60;
+  while (performance.now() < silentUntil) {
+    const next = performance.now() + 5;
+    while (performance.now() < next);
+    presence.beat();
+  }
+  presence.receive(snapshot(3)); // hub 3 speaks; hub 2 stays silent
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assertEquals(events.slice(1), ["hub joined", "gone 2", "hub lost"]);
+  presence.bye();
 });
