@@ -80,7 +80,7 @@ export class ClusterView {
   readonly epochs: Map<number, RemoteHub> = new Map();
   /**
    * The largest hub number or epoch seen in use: a hub taking a new number
-   * checks it got a larger one (see link.ts).
+   * checks it got a larger one (see numbering.ts).
    */
   maxEpoch = 0;
   #actions: ViewActions;
