@@ -1,21 +1,11 @@
-import type { ClusterOptions } from "./cluster/link.ts";
+import type { ClusterOptions } from "./cluster/types.ts";
+import type { HubLogger } from "./log.ts";
 import { checkOption, ConfigError, invalidOption } from "./option_checks.ts";
 import { HUB_OPTIONS, type HubOptionKey } from "./options.ts";
 
 export { ConfigError };
 
-/** Severity of a hub log event. */
-export type LogLevel = "debug" | "info" | "warn" | "error";
-
-/**
- * Receives the hub's log events. Library code never prints: `main.ts` turns
- * these into lines on stderr. `fields` never holds a token or a body.
- */
-export type HubLogger = (
-  level: LogLevel,
-  message: string,
-  fields: Record<string, string | number | bigint | boolean>,
-) => void;
+export type { HubLogger, LogLevel } from "./log.ts";
 
 /**
  * Options of {@linkcode serve}. Each one's default, range and help are in

@@ -1,5 +1,5 @@
 import { CloseReason } from "./close_reason.ts";
-import type { ClusterMetrics } from "./cluster/link.ts";
+import type { ClusterMetrics } from "./cluster/types.ts";
 
 /**
  * Counters the hub bumps as it runs. Plain number fields, so that counting on

@@ -17,7 +17,7 @@ export type {
   ClusterHost,
   ClusterMetrics,
   ClusterOptions,
-} from "./cluster/link.ts";
+} from "./cluster/types.ts";
 export type { RecordView } from "./cluster/wire.ts";
 export { CloseReason } from "./close_reason.ts";
 export type { Fanout } from "./fanout.ts";

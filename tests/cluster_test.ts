@@ -8,6 +8,8 @@ import { HubProcess, ROOT, run } from "./_cli.ts";
 import { NatsServer, NO_NATS } from "./_nats.ts";
 import { type Client, connect } from "../client/mod.ts";
 import { formatMetrics, type Hub, type HubOptions, serve } from "../hub/mod.ts";
+import { decodePresence, Presence } from "../hub/cluster/wire.ts";
+import { connect as connectNats } from "@nats-io/transport-node";
 import { encodeFrame, Kind } from "../protocol/mod.ts";
 
 const TWO_32 = 2 ** 32;
@@ -15,14 +17,7 @@ let names = 0;
 
 /** A cluster test: skipped, with the reason printed once, without nats-server. */
 function clusterTest(name: string, fn: () => Promise<void>): void {
-  // nats.js keeps timers of its own that outlive a test by a tick.
-  Deno.test({
-    name,
-    ignore: NO_NATS,
-    sanitizeOps: false,
-    sanitizeResources: false,
-    fn,
-  });
+  Deno.test({ name, ignore: NO_NATS, fn });
 }
 
 /** A hub in this process joined to `nats`, with quick heartbeats. */
@@ -611,7 +606,10 @@ clusterTest(
   async () => {
     await using nats = await NatsServer.start();
     const name = `stall${names++}`;
-    await using hubB = await clusterHub(nats, name, {}, 1_000);
+    // Hub B takes a hub for dead after 2.5 s of silence, the stalled hub
+    // after 1 s: once B has dropped the stalled hub, the stalled hub has been
+    // frozen for well over its own dead-after.
+    await using hubB = await clusterHub(nats, name, {}, 2_500);
     await using stalled = await HubProcess.start([
       "--cluster",
       nats.url,
@@ -626,20 +624,57 @@ clusterTest(
     ], { logs: true });
     await using b = await client(hubB);
     const bId = await b.identity();
-    const s = await connect({ port: stalled.port });
+    await using s = await connect({ port: stalled.port });
+    const stalledNumber = Number((await s.identity()) / BigInt(TWO_32));
     await listIs(s, [bId], "the stalled hub's list");
-    // Frozen for twice the dead-after: hub B is silent to it all that time
-    // only because it is not reading.
+    await waitFor(
+      () => hubB.metrics().cluster!.hubs === 1,
+      "hub B to know the stalled hub",
+    );
+    // The stalled hub's heartbeats, as NATS carries them.
+    await using watcher = await connectNats({ servers: nats.url });
+    let beats = 0;
+    watcher.subscribe(`msghub.${name}.presence`, {
+      callback: (error, msg) => {
+        if (error !== null) return;
+        const message = decodePresence(msg.data);
+        if (
+          message.kind === Presence.Heartbeat && message.hub === stalledNumber
+        ) {
+          beats++;
+        }
+      },
+    });
+    await watcher.flush();
+
+    // Frozen until hub B takes it for dead: hub B is silent to it all that
+    // time only because it is not reading.
     Deno.kill(stalled.child.pid, "SIGSTOP");
-    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    await waitFor(
+      () => hubB.metrics().cluster!.hubs === 0,
+      "hub B to take the frozen hub for dead",
+    );
+    beats = 0;
     Deno.kill(stalled.child.pid, "SIGCONT");
+    // Its first heartbeat after waking checks the others' silence just
+    // after it is sent; by its second, that check has run.
+    await waitFor(() => beats >= 2, "two heartbeats after waking");
     await listIs(s, [bId], "the stalled hub's list after it woke");
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // Its log is one ordered stream: once a line logged after that check is
+    // in, any "hub lost" line would be in too.
+    await using probe = await connect({ port: stalled.port });
+    const probeId = String(await probe.identity());
+    await waitFor(
+      () =>
+        stalled.logs.some((line) =>
+          line.includes("registered") && line.includes(probeId)
+        ),
+      "the stalled hub to log the probe",
+    );
     assertEquals(
       stalled.logs.filter((line) => line.includes("hub lost")),
       [],
       "it took hub B for dead",
     );
-    await s.close();
   },
 );

@@ -24,6 +24,8 @@ export class IdSource {
   #onError: (error: unknown) => void;
 
   /**
+   * Starts handing out the ids of `epoch`.
+   *
    * @param epoch the first epoch, already taken
    * @param takeEpoch takes a fresh epoch from NATS
    * @param onError told when taking an epoch fails (it is tried again later)

@@ -20,7 +20,7 @@ export class RemoteHub {
   /** When a message from it last arrived (the view's clock). */
   lastSeen: number;
   /** When a snapshot was last asked of it; asks are spaced. */
-  askedAt = -Infinity;
+  askedAt: number = -Infinity;
   /** A snapshot being put together from its parts. */
   partial:
     | { seq: number; parts: number; got: Set<number>; ids: number[] }
@@ -30,7 +30,12 @@ export class RemoteHub {
   /** Its receivers in the relay being handled. */
   readonly scratch: number[] = [];
 
-  /** @param number its hub number @param now the view's clock */
+  /**
+   * Makes a hub first heard of at `now`.
+   *
+   * @param number its hub number
+   * @param now the view's clock
+   */
   constructor(number: number, now: number) {
     this.number = number;
     this.lastSeen = now;
@@ -75,12 +80,14 @@ export class ClusterView {
   readonly epochs: Map<number, RemoteHub> = new Map();
   /**
    * The largest hub number or epoch seen in use: a hub taking a new number
-   * checks it got a larger one (see link.ts).
+   * checks it got a larger one (see numbering.ts).
    */
   maxEpoch = 0;
   #actions: ViewActions;
 
   /**
+   * Makes an empty view.
+   *
    * @param self our own hub number
    * @param deadAfterMs silence after which a hub is dropped
    * @param actions what to do on the owner's side

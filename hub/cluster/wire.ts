@@ -58,7 +58,11 @@ export type PresenceMessage =
 
 /** Raised for a cluster message that cannot be decoded. */
 export class ClusterWireError extends Error {
-  /** @param message what is wrong with the message */
+  /**
+   * Makes the error.
+   *
+   * @param message what is wrong with the message
+   */
   constructor(message: string) {
     super(message);
     this.name = "ClusterWireError";
