@@ -8,7 +8,7 @@ import {
   MAX_BODY,
 } from "../protocol/mod.ts";
 import { CloseReason, type HubLogger, serve } from "../hub/mod.ts";
-import { RawClient, text, u64, waitFor } from "./_helpers.ts";
+import { LogRecorder, RawClient, text, u64, waitFor } from "./_helpers.ts";
 
 interface LogEvent {
   level: string;
@@ -224,6 +224,24 @@ Deno.test("past max clients a newcomer is refused in its own dialect; the others
   }
 });
 
+Deno.test("an id is not handed out again once its client has left", async () => {
+  const log = new LogRecorder();
+  await using hub = await serve({ port: 0, logger: log.logger });
+  const first = await registered(hub.addr.port);
+  for (let round = 0; round < 3; round++) {
+    const previous = await registered(hub.addr.port);
+    previous.client.close();
+    // The hub has counted it gone before the next one connects.
+    await log.next("close", { id: Number(previous.id) });
+    assertEquals(hub.stats.connections, 1);
+    const next = await registered(hub.addr.port);
+    assert(next.id > previous.id, `id ${next.id} after ${previous.id}`);
+    next.client.close();
+    await log.next("close", { id: Number(next.id) });
+  }
+  first.client.close();
+});
+
 Deno.test("1,000 churning connections: ids are never reused and closed ids leave the list", async () => {
   await using hub = await serve({ port: 0 });
   const watcher = await registered(hub.addr.port);
@@ -402,6 +420,7 @@ Deno.test("a sender that fills a receiver past half its limit waits for it to dr
       await using hub = await serve({ port: 0, maxPending, maxStall });
       const receiver = await registered(hub.addr.port);
       const sender = await registered(hub.addr.port);
+      let other: RawClient | null = null;
       try {
         // Relay to a receiver that does not read yet until, past what its
         // socket buffers take, its queue at the hub passes the mark.
@@ -419,24 +438,40 @@ Deno.test("a sender that fills a receiver past half its limit waits for it to dr
           assert(sent < 200, "the queue never passed the mark");
         }
         await sender.client.send(encodeEcho(new TextEncoder().encode("next")));
-        const reply = sender.client.frame(30_000);
-        const early = await Promise.race([
-          reply.then(() => true),
-          new Promise<boolean>((resolve) =>
-            setTimeout(() => resolve(false), 300)
-          ),
-        ]);
-        // Paused: nothing the sender sent after the relays is read before the
-        // receiver catches up. Without stalls it is answered at once.
-        assertEquals(early, maxStall === 0);
+        let answered = false;
+        const reply = sender.client.frame(30_000).then((frame) => {
+          answered = true;
+          return frame;
+        });
+        if (maxStall === 0) {
+          // Not paused: answered while the receiver has read nothing.
+          assertEquals(text((await reply).payload), "next");
+          assertEquals(hub.metrics().counters.stalls, 0);
+        } else {
+          // Paused: the hub counted the stall, and answers another client's
+          // requests, sent after the echo, while the sender's echo stays
+          // unread until the receiver catches up.
+          await waitFor(() => hub.metrics().counters.stalls === 1, "the stall");
+          other = await RawClient.connect(hub.addr.port);
+          for (let i = 0; i < 3; i++) {
+            await other.send(encodeFrame(Kind.Ping));
+            assertEquals((await other.frame()).kind, Kind.Pong);
+          }
+          assert(!answered, "the sender was answered before the receiver read");
+        }
         for (let i = 0; i < sent; i++) {
           assertEquals((await receiver.client.frame()).kind, Kind.Deliver);
         }
         assertEquals(text((await reply).payload), "next");
-        assertEquals(hub.stats.registered, 2, "nobody was cut off");
+        assertEquals(
+          hub.stats.registered,
+          other === null ? 2 : 3,
+          "nobody was cut off",
+        );
       } finally {
         receiver.client.close();
         sender.client.close();
+        other?.close();
       }
     });
   }
