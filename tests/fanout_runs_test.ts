@@ -19,8 +19,8 @@ import {
   REPLY_LIMITS,
 } from "../protocol/mod.ts";
 import { HubCounters, serve } from "../hub/mod.ts";
-import { Fanout } from "../hub/fanout.ts";
-import { Dialect, type Session } from "../hub/session.ts";
+import { Fanout, type Peer } from "../hub/_fanout.ts";
+import { Dialect, Registry } from "../hub/registry.ts";
 import { RawClient, u64 } from "./_helpers.ts";
 
 const IDENTITY = encodeFrame(Kind.Identity);
@@ -177,36 +177,30 @@ Deno.test("runs: a receiver that passes its limit in a run gets a prefix, in ord
 
 /**
  * A registered binary receiver as the relay path sees it, writing to a sink
- * that takes every byte: it keeps what it was sent, and is refused past
- * `limit` as a session is (closed as a slow consumer).
+ * that takes every byte: it keeps what it was sent, and is refused past its
+ * queue's bound as a session is (closed as a slow consumer).
  */
-class Receiver {
+class Receiver implements Peer {
   stamp = 0;
-  pressure: Receiver | null = null;
+  pressure: Peer | null = null;
   readonly dialect = Dialect.Binary;
   readonly queue: OutboundQueue;
-  /** Set once a send was refused for the limit. */
+  /** Set once a send was refused for the bound. */
   cutOff = false;
   #written: Uint8Array[] = [];
-  #limit: number;
 
   constructor(readonly id: number, limit: number) {
-    this.#limit = limit;
     this.queue = new OutboundQueue({
       write: (p) => {
         this.#written.push(p.slice());
         return Promise.resolve(p.length);
       },
-    });
-  }
-
-  fits(bytes: number): boolean {
-    return this.queue.footprint + bytes <= this.#limit;
+    }, { limit });
   }
 
   sendRange(bytes: Uint8Array, start: number, end: number): boolean {
     if (this.cutOff) return false;
-    if (!this.fits(end - start)) {
+    if (!this.queue.fits(end - start)) {
       // A session sends its error after what is queued, then closes.
       this.cutOff = true;
       return false;
@@ -241,19 +235,17 @@ Deno.test("runs: a run that passes a receiver's limit part way gives it exactly 
   const narrow = new Receiver(2, limit);
   const wide = new Receiver(3, 1 << 20);
   const sender = new Receiver(1, 1 << 20);
-  const registry = new Map([[2, narrow], [3, wide]]) as unknown as Map<
-    number,
-    Session
-  >;
+  const registry = new Registry<Peer>();
+  registry.add(narrow);
+  registry.add(wide);
   const pool = new BufferPool();
   const counters = new HubCounters();
-  const fanout = new Fanout(
+  const fanout = new Fanout({
     registry,
-    new OutboundArena(1 << 20, pool),
+    arena: new OutboundArena(1 << 20, pool),
     pool,
     counters,
-    1 << 20,
-  );
+  });
   // Ten relays in one chunk, as one read hands them over: one run.
   const relays = Array.from(
     { length: 10 },
@@ -263,7 +255,7 @@ Deno.test("runs: a run that passes a receiver's limit part way gives it exactly 
   let at = 0;
   for (const relay of relays) {
     fanout.relayFrame(
-      sender as unknown as Session,
+      sender,
       chunk,
       at + 5,
       at + relay.length,
