@@ -62,7 +62,10 @@ export interface SessionHost {
   readonly fanout: Fanout;
   /** The registered clients: a session registers itself, leaves and lists. */
   readonly registry: Registry<Session>;
-  /** Forgets a session that has closed: counts and logs its close. */
+  /**
+   * Forgets a session that has closed, and is no longer registered: counts
+   * and logs its close.
+   */
   closed(session: Session): void;
   /**
    * Resolves after the event loop has polled every socket once more, for a
@@ -624,6 +627,7 @@ export class Session implements Peer {
     } catch {
       // Already closed by the peer's reset.
     }
+    this.#hub.registry.delete(this);
     this.#hub.closed(this);
     this.#closedResolve();
   }

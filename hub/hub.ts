@@ -398,7 +398,6 @@ export class Hub implements AsyncDisposable {
 
   /** Forgets a closed session. */
   #closed(session: Session): void {
-    this.#registry.delete(session);
     if (this.#sessions.delete(session) && !session.refused) this.#active--;
     const reason = session.closeReason ?? CloseReason.ClientClosed;
     this.#counters.closed[reason]++;

@@ -482,3 +482,17 @@ Deno.test("a sender that fills a receiver past half its limit waits for it to dr
     });
   }
 });
+
+Deno.test("time the hub spends stalled does not count against a client's timeouts", async () => {
+  await using hub = await serve({ port: 0, handshakeTimeout: 200 });
+  await using client = await RawClient.connect(hub.addr.port);
+  await client.send(new Uint8Array([Kind.Identity, 0, 0, 0, 0]));
+  // The hub's thread is busy for three handshake timeouts: the byte has
+  // arrived, but the hub could not read it.
+  const until = performance.now() + 600;
+  while (performance.now() < until) {
+    // Busy, as a hub under a burst of work would be.
+  }
+  const reply = await client.frame();
+  assertEquals(reply.kind, Kind.IdentityReply);
+});
