@@ -171,8 +171,9 @@ export class Session implements Peer {
   /** Set when the hub was full at accept: the first byte gets ERROR 4. */
   readonly refused: boolean;
   /**
-   * A receiver that one of this session's relays left past the hub's stall
-   * mark; the read loop pauses for it before reading on.
+   * A receiver that one of this session's relays left past its queue's
+   * mark (see `OutboundQueue.pressed`); the read loop pauses for it before
+   * reading on.
    */
   pressure: Peer | null = null;
   /** Bytes for this client that are not yet written. */
@@ -357,7 +358,7 @@ export class Session implements Peer {
   }
 
   /**
-   * Gives a receiver this session pushed past the stall mark a moment to
+   * Gives a receiver this session pushed past its queue's mark a moment to
    * drain before reading more: a draining receiver catches up instead of
    * being cut off, while one that is stuck costs its senders at most
    * `maxStall` per read until the limit or the write timeout removes it.
@@ -407,7 +408,11 @@ export class Session implements Peer {
     if (this.#text !== null) this.#text.maxLine = PRE_AUTH_LINE;
   }
 
-  /** Queues bytes for the client; past the pending limit it is a slow consumer. */
+  /**
+   * Queues bytes for the client. Bytes that do not fit its queue's bound
+   * (`OutboundQueue.fits`) make it a slow consumer: it gets ERROR 3 after
+   * what is queued, and the bytes are dropped.
+   */
   send(bytes: Uint8Array): boolean {
     if (bytes.length > SMALL_REPLY) {
       return this.sendRange(bytes, 0, bytes.length);

@@ -21,6 +21,7 @@ import { HubCounters, type HubMetrics } from "./metrics.ts";
 import { Registry } from "./registry.ts";
 import { Session, type SessionHost } from "./_session.ts";
 import type { SessionConn } from "./session_conn.ts";
+
 /** Counts of the hub's connections, for tests and operators. */
 export interface HubStats {
   /** Open connections, registered or not, refused ones included. */
@@ -61,7 +62,7 @@ export async function serve(options: HubOptions = {}): Promise<Hub> {
         try {
           config.logger(level, message, fields);
         } catch {
-          // As in Hub.log.
+          // A failing logger must not fail the hub (see #log).
         }
       });
     } catch (error) {
@@ -154,7 +155,7 @@ export function hubInternals(hub: Hub): HubInternals {
  * ```ts
  * import { serve } from "./mod.ts";
  * await using hub = await serve({ port: 0 });
- * using conn = await Deno.connect(hub.addr);
+ * using conn = await Deno.connect({ port: hub.addr.port });
  * await conn.write(new TextEncoder().encode("identity\n"));
  * await conn.read(new Uint8Array(64));
  * if (hub.stats.registered !== 1) throw new Error("Expected one client");
@@ -195,7 +196,7 @@ export class Hub implements AsyncDisposable {
   #accepting: Promise<void>;
   #shutdown: Promise<void> | null = null;
   #started = performance.now();
-  /** Sessions waiting for their turn: see {@linkcode Hub.#turn}. */
+  /** Sessions waiting for their turn: see `#turn`. */
   #turns: Array<() => void> = [];
   #turnChannel = new MessageChannel();
 

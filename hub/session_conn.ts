@@ -24,7 +24,7 @@ import type { ByteSink } from "../protocol/mod.ts";
  * ```ts
  * import type { SessionConn } from "./session_conn.ts";
  * using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
- * const dialing = Deno.connect(listener.addr);
+ * const dialing = Deno.connect({ port: listener.addr.port });
  * const conn: SessionConn = await listener.accept();
  * const client = await dialing;
  * await client.write(new Uint8Array([1, 2, 3]));

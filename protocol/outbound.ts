@@ -242,10 +242,13 @@ export class OutboundQueue {
    * @example A queue bounded at 100 bytes
    * ```ts
    * import { OutboundQueue, SEGMENT_COST } from "./mod.ts";
-   * const queue = new OutboundQueue({ write: () => new Promise(() => {}) }, {
-   *   limit: 100 + SEGMENT_COST,
-   * });
+   * const sink = { write: () => new Promise<number>(() => {}) };
+   * const queue = new OutboundQueue(sink, { limit: 100 });
    * if (!queue.fits(100) || queue.fits(101)) throw new Error("Wrong bound");
+   * queue.push(new Uint8Array(10));
+   * // Ten bytes, and the cost of one range.
+   * if (queue.fits(100 - 10 - SEGMENT_COST + 1)) throw new Error("Wrong bound");
+   * queue.close();
    * ```
    */
   fits(bytes: number): boolean {
