@@ -1,3 +1,10 @@
+/**
+ * Why the hub closed a connection: one named reason per close, for the close
+ * log line and the `msghub_connections_closed_total` metric.
+ *
+ * @module
+ */
+
 /** Why the hub closed a connection; every close has exactly one. */
 export const CloseReason = {
   ClientClosed: "client closed",

@@ -1,9 +1,12 @@
-import {
-  ARENA_CHUNK,
-  BufferPool,
-  MAX_LIST_IDS,
-  OutboundArena,
-} from "../protocol/mod.ts";
+/**
+ * The hub: it listens, accepts connections and makes a session of each, owns
+ * the registry of clients, the relay path, the shared buffers and the ticker
+ * that checks every session's timers, and shuts down gracefully. Sessions
+ * see it through a `SessionHost`, the cluster link through a `ClusterHost`.
+ *
+ * @module
+ */
+import { ARENA_CHUNK, BufferPool, OutboundArena } from "../protocol/mod.ts";
 import type { ClusterHost, ClusterLink } from "./cluster/link.ts";
 import type { RecordView } from "./cluster/wire.ts";
 import { CloseReason } from "./close_reason.ts";
@@ -13,13 +16,11 @@ import {
   type LogLevel,
   resolveConfig,
 } from "./config.ts";
-import {
-  HubCounters,
-  type HubCounters as Counters,
-  type HubMetrics,
-} from "./metrics.ts";
-import { Fanout } from "./fanout.ts";
-import { Dialect, Session } from "./session.ts";
+import { Fanout } from "./_fanout.ts";
+import { HubCounters, type HubMetrics } from "./metrics.ts";
+import { Registry } from "./registry.ts";
+import { Session, type SessionHost } from "./_session.ts";
+import type { SessionConn } from "./session_conn.ts";
 
 /** Counts of the hub's connections, for tests and operators. */
 export interface HubStats {
@@ -61,7 +62,7 @@ export async function serve(options: HubOptions = {}): Promise<Hub> {
         try {
           config.logger(level, message, fields);
         } catch {
-          // As in Hub.log.
+          // A failing logger must not fail the hub (see #log).
         }
       });
     } catch (error) {
@@ -70,21 +71,22 @@ export async function serve(options: HubOptions = {}): Promise<Hub> {
     }
   }
   const hub = new Hub(listener, config, cluster);
+  const inner = internalsOf(hub);
   if (cluster !== null) {
     try {
-      await cluster.start(hub.clusterHost());
+      await cluster.start(inner.clusterHost());
     } catch (error) {
       await hub.shutdown();
       throw error;
     }
-    hub.log("info", "joined cluster", {
+    inner.log("info", "joined cluster", {
       cluster: config.cluster!.name,
       hub: cluster.number,
       server: cluster.server,
       hubs: cluster.view.hubs.size,
     });
   }
-  hub.log("info", "listening", {
+  inner.log("info", "listening", {
     address: `${hub.addr.hostname}:${hub.addr.port}`,
     tls: config.tls !== null,
   });
@@ -97,34 +99,93 @@ export type HubListener = Deno.Listener<
   Deno.NetAddr
 >;
 
-/** The hub: it owns the listener, the registry of clients and the ticker. */
+/**
+ * What the hub's own modules (the metrics endpoint) and tests may see of a
+ * hub beyond its public surface. Not exported by `mod.ts`.
+ */
+export interface HubInternals {
+  /** True from the moment shutdown begins; `/healthz` then answers 503. */
+  readonly shuttingDown: boolean;
+  /** The large buffers the hub reuses, with their counts. */
+  readonly pool: BufferPool;
+  /** Passes an event to the configured logger; never throws. */
+  log(
+    level: LogLevel,
+    message: string,
+    fields: Record<string, string | number | bigint | boolean>,
+  ): void;
+  /**
+   * Outbound bytes of the connection with this id: still queued (the write
+   * in flight included), its footprint against the slow-consumer bound, and
+   * written so far; `undefined` once it is gone.
+   */
+  clientStats(
+    id: number,
+  ): { queued: number; footprint: number; written: number } | undefined;
+}
+
+interface Internals extends HubInternals {
+  clusterHost(): ClusterHost;
+}
+
+let internalsOf: (hub: Hub) => Internals;
+
+/**
+ * The internals of `hub`: for the hub's own modules and for tests only.
+ *
+ * @example Watch a hub begin to shut down
+ * ```ts
+ * import { hubInternals, serve } from "./hub.ts";
+ * const hub = await serve({ port: 0 });
+ * const stopping = hub.shutdown();
+ * if (!hubInternals(hub).shuttingDown) throw new Error("Expected shutdown");
+ * await stopping;
+ * ```
+ */
+export function hubInternals(hub: Hub): HubInternals {
+  return internalsOf(hub);
+}
+
+/**
+ * A running hub; {@linkcode serve} starts one. It owns the listener, the
+ * registry of clients and the ticker; its public face is its address, its
+ * counts and metrics, and shutting down.
+ *
+ * @example Count a client
+ * ```ts
+ * import { serve } from "./mod.ts";
+ * await using hub = await serve({ port: 0 });
+ * using conn = await Deno.connect({ port: hub.addr.port });
+ * await conn.write(new TextEncoder().encode("identity\n"));
+ * await conn.read(new Uint8Array(64));
+ * if (hub.stats.registered !== 1) throw new Error("Expected one client");
+ * ```
+ */
 export class Hub implements AsyncDisposable {
-  /** The resolved options. */
-  readonly config: HubConfig;
-  /** Queued bytes past which a receiver makes its senders pause: half the limit. */
-  readonly stallMark: number;
-  /** Counters bumped by the hub and its sessions. */
-  readonly counters: Counters = new HubCounters();
+  static {
+    internalsOf = (hub) => hub.#internals;
+  }
+
+  #config: HubConfig;
+  #counters = new HubCounters();
   /**
    * Large buffers used again once written: arena chunks, frames that
    * arrived split across reads, large DELIVER frames.
    */
-  readonly pool: BufferPool = new BufferPool();
+  #pool = new BufferPool();
   /** Where outbound frames are written, shared by every session. */
-  readonly arena: OutboundArena = new OutboundArena(ARENA_CHUNK, this.pool);
+  #arena = new OutboundArena(ARENA_CHUNK, this.#pool);
+  #registry: Registry<Session>;
   /** Relays messages to the registered clients. */
-  readonly fanout: Fanout;
+  #fanout: Fanout;
+  /** The hub as its sessions see it. */
+  #host: SessionHost;
+  #internals: Internals;
   #listener: HubListener;
   #cluster: ClusterLink | null;
   #sessions = new Set<Session>();
-  #registry = new Map<number, Session>();
-  #sorted: number[] | null = null;
   #running = new Set<Promise<void>>();
-  #nextId = 1;
-  /** Set once a list was cut to MAX_LIST_IDS. */
-  #listCut = false;
-  /** Set while the cluster has no id to give: logged once per spell. */
-  #outOfIds = false;
+  /** Open connections that were not refused, against `maxClients`. */
   #active = 0;
   #ticker: ReturnType<typeof setInterval>;
   #tickMs: number;
@@ -135,11 +196,17 @@ export class Hub implements AsyncDisposable {
   #accepting: Promise<void>;
   #shutdown: Promise<void> | null = null;
   #started = performance.now();
-  /** Sessions waiting for their turn: see {@linkcode Hub.turn}. */
+  /** Sessions waiting for their turn: see `#turn`. */
   #turns: Array<() => void> = [];
   #turnChannel = new MessageChannel();
 
-  /** Use {@linkcode serve}. */
+  /**
+   * Use {@linkcode serve}.
+   *
+   * @param listener where connections come from; the hub closes it
+   * @param config the resolved options
+   * @param cluster the link to the cluster, not yet started; `null` for none
+   */
   constructor(
     listener: HubListener,
     config: HubConfig,
@@ -147,16 +214,37 @@ export class Hub implements AsyncDisposable {
   ) {
     this.#listener = listener;
     this.#cluster = cluster;
-    this.config = config;
-    this.stallMark = Math.floor(config.maxPending / 2);
-    this.fanout = new Fanout(
-      this.#registry,
-      this.arena,
-      this.pool,
-      this.counters,
-      this.stallMark,
+    this.#config = config;
+    const log = this.#log;
+    this.#registry = new Registry({ cluster, log });
+    this.#fanout = new Fanout({
+      registry: this.#registry,
+      arena: this.#arena,
+      pool: this.#pool,
+      counters: this.#counters,
       cluster,
-    );
+    });
+    this.#host = {
+      config,
+      counters: this.#counters,
+      pool: this.#pool,
+      arena: this.#arena,
+      fanout: this.#fanout,
+      registry: this.#registry,
+      closed: (session) => this.#closed(session),
+      turn: () => this.#turn(),
+      log,
+    };
+    const shuttingDown = () => this.#shutdown !== null;
+    this.#internals = {
+      get shuttingDown() {
+        return shuttingDown();
+      },
+      pool: this.#pool,
+      log,
+      clientStats: (id) => this.#clientStats(id),
+      clusterHost: () => this.#clusterHost(),
+    };
     this.#turnChannel.port1.onmessage = () => {
       const waiting = this.#turns;
       this.#turns = [];
@@ -192,45 +280,21 @@ export class Hub implements AsyncDisposable {
   /** The counters and gauges, for `/metrics`. */
   metrics(): HubMetrics {
     let queuedBytes = 0;
-    let bytesOut = this.counters.bytesOutClosed;
+    let bytesOut = this.#counters.bytesOutClosed;
     for (const session of this.#sessions) {
       queuedBytes += session.queue.queued;
       bytesOut += session.queue.written;
     }
-    const registered = { binary: 0, text: 0 };
-    for (const session of this.#registry.values()) {
-      if (session.dialect === Dialect.Binary) registered.binary++;
-      else registered.text++;
-    }
-    const c = this.counters;
+    const c = this.#counters;
     return {
       uptimeSeconds: (performance.now() - this.#started) / 1000,
       connections: this.#sessions.size,
-      registered,
+      registered: this.#registry.dialects(),
       queuedBytes,
       bytesOut,
       counters: { ...c, closed: { ...c.closed }, errors: [...c.errors] },
       cluster: this.#cluster?.metrics() ?? null,
     };
-  }
-
-  /** The hub as its cluster link sees it. */
-  clusterHost(): ClusterHost {
-    return {
-      localIds: () => this.#registry.keys(),
-      localCount: () => this.#registry.size,
-      deliverRemote: (source: Uint8Array, record: RecordView, owned) =>
-        this.fanout.relayRemote(source, record, owned),
-      presenceChanged: () => {
-        this.#sorted = null;
-      },
-      log: (level, message, fields) => this.log(level, message, fields),
-    };
-  }
-
-  /** True from the moment shutdown begins; `/healthz` then answers 503. */
-  get shuttingDown(): boolean {
-    return this.#shutdown !== null;
   }
 
   /** Resolves when the hub has shut down. */
@@ -239,31 +303,41 @@ export class Hub implements AsyncDisposable {
       this.#accepting.then(() => this.#shutdown ?? undefined);
   }
 
-  /**
-   * Outbound bytes of the connection with this id: still queued (the write in
-   * flight included) and written so far; `undefined` once it is gone.
-   */
-  clientStats(id: number): { queued: number; written: number } | undefined {
+  /** The hub as its cluster link sees it. */
+  #clusterHost(): ClusterHost {
+    return {
+      localIds: () => this.#registry.ids(),
+      localCount: () => this.#registry.size,
+      deliverRemote: (source: Uint8Array, record: RecordView, owned) =>
+        this.#fanout.relayRemote(source, record, owned),
+      presenceChanged: () => this.#registry.invalidate(),
+      log: this.#log,
+    };
+  }
+
+  #clientStats(
+    id: number,
+  ): { queued: number; footprint: number; written: number } | undefined {
     for (const session of this.#sessions) {
       if (session.id === id) {
-        return { queued: session.queue.queued, written: session.queue.written };
+        const { queued, footprint, written } = session.queue;
+        return { queued, footprint, written };
       }
     }
     return undefined;
   }
 
-  /** Passes an event to the configured logger. */
-  log(
+  #log = (
     level: LogLevel,
     message: string,
     fields: Record<string, string | number | bigint | boolean>,
-  ): void {
+  ): void => {
     try {
-      this.config.logger(level, message, fields);
+      this.#config.logger(level, message, fields);
     } catch {
       // A logger that fails (stderr closed, say) must not fail a relay.
     }
-  }
+  };
 
   async #accept(): Promise<void> {
     let backoff = 5;
@@ -284,7 +358,7 @@ export class Hub implements AsyncDisposable {
           error instanceof Deno.errors.ConnectionAborted
         ) continue;
         // Out of file descriptors and the like: wait and try again.
-        this.log("error", "accept failed", {
+        this.#log("error", "accept failed", {
           error: String(error),
           retry_ms: backoff,
         });
@@ -301,57 +375,40 @@ export class Hub implements AsyncDisposable {
       } catch {
         // The peer is already gone; the read loop will see it.
       }
-      this.counters.accepted++;
-      const id = this.#cluster === null
-        ? this.#nextId++
-        : this.#cluster.nextId();
-      if (id === null && !this.#outOfIds) {
-        this.log("error", "out of ids until NATS gives a new epoch", {});
-      }
-      this.#outOfIds = id === null;
-      const refused = id === null || this.#active >= this.config.maxClients;
-      const session = new Session(this, conn, id ?? 0, refused);
-      this.#sessions.add(session);
-      if (!refused) this.#active++;
-      this.log("debug", "connect", { id: session.id, remote: session.remote });
-      const running = session.run();
-      this.#running.add(running);
-      running.then(() => this.#running.delete(running));
+      this.#admit(conn);
     }
   }
 
-  /** Makes a session visible to lists and relays. */
-  register(session: Session): void {
-    this.#registry.set(session.id, session);
-    this.#sorted = null;
-    this.#cluster?.joined(session.id);
-    this.log("debug", "registered", {
-      id: session.id,
-      dialect: session.dialect === Dialect.Binary ? "binary" : "text",
-    });
-  }
-
-  /** Hides a session from lists and relays; it may still be flushing. */
-  unregister(session: Session): void {
-    if (this.#registry.delete(session.id)) {
-      this.#sorted = null;
-      this.#cluster?.left(session.id);
-    }
+  /**
+   * Makes a session of an accepted connection and runs it: the one way in
+   * for every transport. A connection past `maxClients`, or one that finds
+   * the cluster out of ids, is served only its refusal.
+   */
+  #admit(conn: SessionConn): void {
+    this.#counters.accepted++;
+    const id = this.#registry.nextId();
+    const refused = id === null || this.#active >= this.#config.maxClients;
+    const session = new Session(this.#host, conn, { id: id ?? 0, refused });
+    this.#sessions.add(session);
+    if (!refused) this.#active++;
+    this.#log("debug", "connect", { id: session.id, remote: session.remote });
+    const running = session.run();
+    this.#running.add(running);
+    running.then(() => this.#running.delete(running));
   }
 
   /** Forgets a closed session. */
-  remove(session: Session): void {
-    this.unregister(session);
+  #closed(session: Session): void {
     if (this.#sessions.delete(session) && !session.refused) this.#active--;
     const reason = session.closeReason ?? CloseReason.ClientClosed;
-    this.counters.closed[reason]++;
-    this.counters.bytesOutClosed += session.queue.written;
+    this.#counters.closed[reason]++;
+    this.#counters.bytesOutClosed += session.queue.written;
     // Ordinary ends are routine; anything else is worth an operator's eye.
     const routine = reason === CloseReason.ClientClosed ||
       reason === CloseReason.ClientQuit ||
       reason === CloseReason.Shutdown;
     const detail = session.closeDetail;
-    this.log(
+    this.#log(
       routine ? "debug" : "info",
       "close",
       detail === null
@@ -360,38 +417,13 @@ export class Hub implements AsyncDisposable {
     );
   }
 
-  /** Ids of every registered client but `session`, ascending. */
-  listFor(session: Session): number[] {
-    if (this.#sorted === null) {
-      const ids = [...this.#registry.keys()];
-      if (this.#cluster !== null) {
-        for (const id of this.#cluster.view.clients.keys()) ids.push(id);
-      }
-      this.#sorted = ids.sort((a, b) => a - b);
-    }
-    const list = this.#sorted.filter((id) => id !== session.id);
-    // A cluster can hold more clients than one LIST_REPLY may carry: the
-    // lowest ids are listed, and the operator hears of it once.
-    if (list.length > MAX_LIST_IDS) {
-      if (!this.#listCut) {
-        this.#listCut = true;
-        this.log("warn", "lists cut to the most a reply may carry", {
-          clients: list.length + 1,
-          listed: MAX_LIST_IDS,
-        });
-      }
-      list.length = MAX_LIST_IDS;
-    }
-    return list;
-  }
-
   /**
    * Resolves after the event loop has polled every socket once more. A read
    * that finds data waiting completes without such a turn, so a session with
    * a busy socket takes one now and then to let the others read too. (A
    * message event, unlike a nested timer, is never clamped to 4 ms.)
    */
-  turn(): Promise<void> {
+  #turn(): Promise<void> {
     if (this.#turns.length === 0) this.#turnChannel.port2.postMessage(null);
     return new Promise((resolve) => this.#turns.push(resolve));
   }
@@ -417,7 +449,7 @@ export class Hub implements AsyncDisposable {
   }
 
   async #drain(): Promise<void> {
-    this.log("info", "shutting down", { clients: this.#registry.size });
+    this.#log("info", "shutting down", { clients: this.#registry.size });
     // The other hubs stop listing and relaying to our clients now.
     this.#cluster?.leave();
     try {
@@ -431,7 +463,7 @@ export class Hub implements AsyncDisposable {
     for (const session of this.#sessions) session.shutdown();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, this.config.drainTimeout);
+      timer = setTimeout(resolve, this.#config.drainTimeout);
     });
     await Promise.race([Promise.all(this.#running), timeout]);
     clearTimeout(timer);

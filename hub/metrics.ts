@@ -1,3 +1,9 @@
+/**
+ * The hub's counters, bumped on the hot path as plain fields, and the
+ * snapshot of counters and gauges that `/metrics` is rendered from.
+ *
+ * @module
+ */
 import { CloseReason } from "./close_reason.ts";
 import type { ClusterMetrics } from "./cluster/types.ts";
 

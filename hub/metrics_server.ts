@@ -6,7 +6,7 @@
  * @module
  */
 import { EXPOSITION_CONTENT_TYPE, formatMetrics } from "./exposition.ts";
-import type { Hub } from "./hub.ts";
+import { type Hub, hubInternals } from "./hub.ts";
 
 /** Options of {@linkcode serveMetrics}. */
 export interface MetricsOptions {
@@ -45,7 +45,9 @@ export function serveMetrics(
       // Deno.serve would print its own listening line on stdout.
       onListen: () => {},
       onError: (error) => {
-        hub.log("error", "metrics request failed", { error: String(error) });
+        hubInternals(hub).log("error", "metrics request failed", {
+          error: String(error),
+        });
         return new Response("internal error", { status: 500 });
       },
     }, (request) => respond(hub, request));
@@ -54,7 +56,7 @@ export function serveMetrics(
     return Promise.reject(error);
   }
   const metrics = new MetricsServer(server);
-  hub.log("info", "metrics listening", {
+  hubInternals(hub).log("info", "metrics listening", {
     address: `${metrics.addr.hostname}:${metrics.addr.port}`,
   });
   return Promise.resolve(metrics);
@@ -109,7 +111,7 @@ function respond(hub: Hub, request: Request): Response {
         headers: { "content-type": EXPOSITION_CONTENT_TYPE },
       });
     case "/healthz":
-      return hub.shuttingDown
+      return hubInternals(hub).shuttingDown
         ? new Response("shutting down", { status: 503 })
         : new Response("ok");
     default:

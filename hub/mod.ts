@@ -20,8 +20,6 @@ export type {
 } from "./cluster/types.ts";
 export type { RecordView } from "./cluster/wire.ts";
 export { CloseReason } from "./close_reason.ts";
-export type { Fanout } from "./fanout.ts";
-export { Dialect, type Session } from "./session.ts";
 export { HubCounters, type HubMetrics } from "./metrics.ts";
 export {
   type MetricsOptions,

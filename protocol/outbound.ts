@@ -15,6 +15,24 @@ export interface ByteSink {
   write(p: Uint8Array): Promise<number>;
 }
 
+/** Options of {@linkcode OutboundQueue}. */
+export interface OutboundQueueOptions {
+  /** Called once if a write rejects; the queue is closed then. */
+  onError?: (error: unknown) => void;
+  /**
+   * The pool queued buffers may come from: each range of a pooled buffer
+   * holds a reference on it until written or dropped.
+   */
+  pool?: BufferPool | null;
+  /**
+   * The slow-consumer bound, in bytes of {@linkcode OutboundQueue.footprint}.
+   * The queue does not enforce it: whoever pushes asks
+   * {@linkcode OutboundQueue.fits} first and decides what a miss means.
+   * Default: no bound.
+   */
+  limit?: number;
+}
+
 /** Chunks of the arena are this large unless a frame needs more. */
 export const ARENA_CHUNK = 1 << 20;
 /**
@@ -137,6 +155,16 @@ interface Segment {
  * ```
  */
 export class OutboundQueue {
+  /**
+   * The bound on {@linkcode footprint}: a push that would pass it does not
+   * fit (see {@linkcode fits}). `Infinity` when none was given.
+   */
+  readonly limit: number;
+  /**
+   * Half the {@linkcode limit}: a queue past it is {@linkcode pressed}, and
+   * producers that can wait should wait for {@linkcode below} it.
+   */
+  readonly mark: number;
   #sink: ByteSink;
   #onError: (error: unknown) => void;
   #pool: BufferPool | null;
@@ -162,18 +190,35 @@ export class OutboundQueue {
    * Creates an empty queue that writes to `sink`.
    *
    * @param sink where the bytes are written: the connection
+   * @param options what happens on a failed write, the pool, the bound
+   */
+  constructor(sink: ByteSink, options?: OutboundQueueOptions);
+  /**
+   * The older form of the constructor, with positional arguments.
+   *
+   * @deprecated Pass an {@linkcode OutboundQueueOptions} object.
+   * @param sink where the bytes are written: the connection
    * @param onError called once if a write rejects; the queue is closed then.
-   * @param pool the pool queued buffers may come from: each range of a pooled
-   * buffer holds a reference on it until written or dropped
+   * @param pool the pool queued buffers may come from
    */
   constructor(
     sink: ByteSink,
-    onError: (error: unknown) => void = () => {},
+    onError: (error: unknown) => void,
+    pool?: BufferPool | null,
+  );
+  constructor(
+    sink: ByteSink,
+    options: OutboundQueueOptions | ((error: unknown) => void) = {},
     pool: BufferPool | null = null,
   ) {
+    const resolved = typeof options === "function"
+      ? { onError: options, pool }
+      : options;
     this.#sink = sink;
-    this.#onError = onError;
-    this.#pool = pool;
+    this.#onError = resolved.onError ?? (() => {});
+    this.#pool = resolved.pool ?? null;
+    this.limit = resolved.limit ?? Infinity;
+    this.mark = Math.floor(this.limit / 2);
   }
 
   /** Bytes queued and not yet written, the write in flight included. */
@@ -188,6 +233,31 @@ export class OutboundQueue {
    */
   get footprint(): number {
     return this.#queued + this.#overhead;
+  }
+
+  /**
+   * Whether `bytes` more stay within the {@linkcode limit}: the one test of
+   * the slow-consumer bound, measured as {@linkcode footprint}.
+   *
+   * @example A queue bounded at 100 bytes
+   * ```ts
+   * import { OutboundQueue, SEGMENT_COST } from "./mod.ts";
+   * const sink = { write: () => new Promise<number>(() => {}) };
+   * const queue = new OutboundQueue(sink, { limit: 100 });
+   * if (!queue.fits(100) || queue.fits(101)) throw new Error("Wrong bound");
+   * queue.push(new Uint8Array(10));
+   * // Ten bytes, and the cost of one range.
+   * if (queue.fits(100 - 10 - SEGMENT_COST + 1)) throw new Error("Wrong bound");
+   * queue.close();
+   * ```
+   */
+  fits(bytes: number): boolean {
+    return this.#queued + this.#overhead + bytes <= this.limit;
+  }
+
+  /** Whether the {@linkcode footprint} is past the {@linkcode mark}. */
+  get pressed(): boolean {
+    return this.#queued + this.#overhead > this.mark;
   }
 
   /** Whether a write is in flight. */
@@ -257,11 +327,12 @@ export class OutboundQueue {
   }
 
   /**
-   * Resolves once at most `bytes` are queued, or the queue is closed: for a
-   * producer that chooses to wait for this consumer to catch up.
+   * Resolves once the {@linkcode footprint} is at most `bytes`, or the queue
+   * is closed: for a producer that chooses to wait for this consumer to
+   * catch up (usually to the {@linkcode mark}).
    */
   below(bytes: number): Promise<void> {
-    if (this.#closed || this.#queued <= bytes) return Promise.resolve();
+    if (this.#closed || this.footprint <= bytes) return Promise.resolve();
     // Callers that gave up waiting leave their promise behind: share one per
     // threshold, so that repeated waits do not pile up.
     const waiting = this.#lowWaiters.find((waiter) => waiter.bytes === bytes);
@@ -384,7 +455,7 @@ export class OutboundQueue {
     const waiting = this.#lowWaiters;
     this.#lowWaiters = [];
     for (const waiter of waiting) {
-      if (this.#closed || this.#queued <= waiter.bytes) waiter.resolve();
+      if (this.#closed || this.footprint <= waiter.bytes) waiter.resolve();
       else this.#lowWaiters.push(waiter);
     }
   }

@@ -1,5 +1,6 @@
 /** Test helpers: raw sockets that speak frames and lines, with deadlines. */
 import { FrameParser, REPLY_LIMITS } from "../protocol/mod.ts";
+import type { HubLogger } from "../hub/mod.ts";
 
 /** A frame as a raw test client sees it; the payload is a copy. */
 export interface RawFrame {
@@ -42,6 +43,74 @@ export async function waitFor(
     }
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
+}
+
+/** One event a hub logged. */
+export interface LogEvent {
+  level: string;
+  message: string;
+  fields: Record<string, unknown>;
+}
+
+/**
+ * Collects what a hub logs, and lets a test await the event it waits for:
+ * the hub calls its logger as things happen, so no polling is needed.
+ */
+export class LogRecorder {
+  /** Every event so far, oldest first. */
+  readonly events: LogEvent[] = [];
+  #waiters: Array<{ match: (e: LogEvent) => boolean; resolve: () => void }> =
+    [];
+
+  /** Pass this as the hub's `logger`. */
+  readonly logger: HubLogger = (level, message, fields) => {
+    const event = { level, message, fields };
+    this.events.push(event);
+    this.#waiters = this.#waiters.filter((waiter) => {
+      if (!waiter.match(event)) return true;
+      waiter.resolve();
+      return false;
+    });
+  };
+
+  /** Events whose message is `message`, and whose fields include `fields`. */
+  find(message: string, fields: Record<string, unknown> = {}): LogEvent[] {
+    return this.events.filter((e) => matches(e, message, fields));
+  }
+
+  /**
+   * Resolves once `count` events like {@linkcode find}'s have been logged,
+   * those already logged included; rejects after the deadline.
+   */
+  async next(
+    message: string,
+    fields: Record<string, unknown> = {},
+    count = 1,
+    ms = DEFAULT_DEADLINE,
+  ): Promise<void> {
+    let seen = this.find(message, fields).length;
+    if (seen >= count) return;
+    const what = `${count} "${message}" events with ${JSON.stringify(fields)}`;
+    await deadline(
+      new Promise<void>((resolve) => {
+        this.#waiters.push({
+          match: (e) => matches(e, message, fields) && ++seen >= count,
+          resolve,
+        });
+      }),
+      ms,
+      what,
+    );
+  }
+}
+
+function matches(
+  event: LogEvent,
+  message: string,
+  fields: Record<string, unknown>,
+): boolean {
+  return event.message === message &&
+    Object.entries(fields).every(([key, value]) => event.fields[key] === value);
 }
 
 /**

@@ -12,6 +12,7 @@ import {
   REQUEST_LIMITS,
 } from "../protocol/mod.ts";
 import { serve } from "../hub/mod.ts";
+import { hubInternals } from "../hub/hub.ts";
 import { RawClient, u64 } from "./_helpers.ts";
 
 /** A sink whose writes stay pending until the test settles them. */
@@ -328,7 +329,10 @@ Deno.test("hub: pooled frames and chunks reach a slow and a fast receiver intact
     await read(fast);
     await read(slow);
     await sending;
-    assert(hub.pool.reused > 0, "Expected pooled buffers to be reused");
+    assert(
+      hubInternals(hub).pool.reused > 0,
+      "Expected pooled buffers to be reused",
+    );
   } finally {
     for (const client of clients) client.close();
   }

@@ -5,14 +5,22 @@
  */
 import { assert, assertEquals } from "./_assert.ts";
 import {
+  BufferPool,
+  deliverSize,
   encodeEcho,
   encodeFrame,
   encodeRelay,
   ErrorCode,
+  FrameParser,
   Kind,
   MAX_OUTBOUND_FRAME,
+  OutboundArena,
+  OutboundQueue,
+  REPLY_LIMITS,
 } from "../protocol/mod.ts";
-import { serve } from "../hub/mod.ts";
+import { HubCounters, serve } from "../hub/mod.ts";
+import { Fanout, type Peer } from "../hub/_fanout.ts";
+import { Dialect, Registry } from "../hub/registry.ts";
 import { RawClient, u64 } from "./_helpers.ts";
 
 const IDENTITY = encodeFrame(Kind.Identity);
@@ -165,4 +173,103 @@ Deno.test("runs: a receiver that passes its limit in a run gets a prefix, in ord
   } finally {
     for (const client of [sender, fast, slow]) client.close();
   }
+});
+
+/**
+ * A registered binary receiver as the relay path sees it, writing to a sink
+ * that takes every byte: it keeps what it was sent, and is refused past its
+ * queue's bound as a session is (closed as a slow consumer).
+ */
+class Receiver implements Peer {
+  stamp = 0;
+  pressure: Peer | null = null;
+  readonly dialect = Dialect.Binary;
+  readonly queue: OutboundQueue;
+  /** Set once a send was refused for the bound. */
+  cutOff = false;
+  #written: Uint8Array[] = [];
+
+  constructor(readonly id: number, limit: number) {
+    this.queue = new OutboundQueue({
+      write: (p) => {
+        this.#written.push(p.slice());
+        return Promise.resolve(p.length);
+      },
+    }, { limit });
+  }
+
+  sendRange(bytes: Uint8Array, start: number, end: number): boolean {
+    if (this.cutOff) return false;
+    if (!this.queue.fits(end - start)) {
+      // A session sends its error after what is queued, then closes.
+      this.cutOff = true;
+      return false;
+    }
+    this.queue.pushRange(bytes, start, end);
+    return true;
+  }
+
+  send(bytes: Uint8Array): boolean {
+    return this.sendRange(bytes, 0, bytes.length);
+  }
+
+  /** The sequence numbers of the DELIVER frames written so far. */
+  async delivered(): Promise<number[]> {
+    await this.queue.drained();
+    const seqs: number[] = [];
+    const parser = new FrameParser(REPLY_LIMITS, (kind, payload) => {
+      assertEquals(kind, Kind.Deliver);
+      assertEquals(u64(payload), 1n);
+      seqs.push(seqOf(payload));
+    });
+    for (const chunk of this.#written) parser.parse(chunk);
+    return seqs;
+  }
+}
+
+Deno.test("runs: a run that passes a receiver's limit part way gives it exactly the frames that fit", async () => {
+  const size = 100;
+  const frame = deliverSize(size);
+  // One range costs its bytes and one segment: three frames fit, not four.
+  const limit = 3 * frame + 64 + frame - 1;
+  const narrow = new Receiver(2, limit);
+  const wide = new Receiver(3, 1 << 20);
+  const sender = new Receiver(1, 1 << 20);
+  const registry = new Registry<Peer>();
+  registry.add(narrow);
+  registry.add(wide);
+  const pool = new BufferPool();
+  const counters = new HubCounters();
+  const fanout = new Fanout({
+    registry,
+    arena: new OutboundArena(1 << 20, pool),
+    pool,
+    counters,
+  });
+  // Ten relays in one chunk, as one read hands them over: one run.
+  const relays = Array.from(
+    { length: 10 },
+    (_, seq) => encodeRelay([2n, 3n], numbered(seq, size)),
+  );
+  const chunk = join(relays);
+  let at = 0;
+  for (const relay of relays) {
+    fanout.relayFrame(
+      sender,
+      chunk,
+      at + 5,
+      at + relay.length,
+      false,
+      false,
+    );
+    at += relay.length;
+  }
+  // Nothing is queued until the run ends.
+  assertEquals(narrow.queue.queued + wide.queue.queued, 0);
+  fanout.flush();
+  assertEquals(await wide.delivered(), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  assertEquals(await narrow.delivered(), [0, 1, 2]);
+  assert(narrow.cutOff, "the narrow receiver was refused at the fourth frame");
+  assertEquals(counters.relays, 10);
+  assertEquals(counters.deliveries, 13);
 });

@@ -456,3 +456,17 @@ Deno.test("clients that vanish mid-frame or with unread replies leave the hub he
   await witness.send(LIST);
   assertEquals(ids((await witness.frame()).payload), []);
 });
+
+Deno.test("with a token, a first frame other than AUTH is refused at its first byte", async () => {
+  await using hub = await serve({ port: 0, token: "s3cret" });
+  await using client = await RawClient.connect(hub.addr.port);
+  // Only the header of a 1 MiB ECHO: the refusal must not wait for the body.
+  await client.send(new Uint8Array([Kind.Echo, 0, 0x10, 0, 0]));
+  const frame = await client.frame();
+  assertEquals(frame.kind, Kind.Error);
+  assertEquals(frame.payload[0], ErrorCode.Unauthorized);
+  assert(await client.closedByPeer());
+  await using text = await RawClient.connect(hub.addr.port);
+  await text.send("x".repeat(4096));
+  assertEquals(await text.line(), "error unauthorized");
+});

@@ -4,6 +4,7 @@ import {
   type ByteSink,
   OutboundArena,
   OutboundQueue,
+  SEGMENT_COST,
 } from "../protocol/mod.ts";
 
 /** A write the test resolves by hand, with what it was asked to write. */
@@ -440,7 +441,7 @@ Deno.test("queue: drained resolves at once when idle, else when all is written",
 Deno.test("queue: close drops what is queued and lets the write in flight finish", async () => {
   const sink = new ManualSink();
   let errors = 0;
-  const queue = new OutboundQueue(sink, () => errors++);
+  const queue = new OutboundQueue(sink, { onError: () => errors++ });
   queue.push(own(10, 1));
   const first = await sink.call(0);
   queue.push(own(20, 2));
@@ -477,7 +478,9 @@ Deno.test("queue: close before the first flush writes nothing", async () => {
 Deno.test("queue: a rejected write calls onError once and closes the queue", async () => {
   const sink = new ManualSink();
   const errors: unknown[] = [];
-  const queue = new OutboundQueue(sink, (error) => errors.push(error));
+  const queue = new OutboundQueue(sink, {
+    onError: (error) => errors.push(error),
+  });
   queue.push(own(10, 1));
   const first = await sink.call(0);
   queue.push(own(10, 2));
@@ -542,4 +545,85 @@ Deno.test("queue: progress counts completed writes", async () => {
   (await sink.call(3)).resolve(1);
   await queue.drained();
   assertEquals(queue.progress, 4);
+});
+
+// --- OutboundQueue: the slow-consumer bound ---------------------------------
+
+Deno.test("queue: waits below a threshold share one promise; ranges count in the footprint", async () => {
+  let release!: (n: number) => void;
+  const queue = new OutboundQueue({
+    write: (p) =>
+      new Promise<number>((resolve) => release = () => resolve(p.length)),
+  });
+  const arena = new OutboundArena();
+  queue.push(new Uint8Array(100));
+  queue.push(arena.reserve(50));
+  queue.push(new Uint8Array(10));
+  assertEquals(queue.queued, 160);
+  assertEquals(queue.footprint, 160 + 3 * SEGMENT_COST);
+  const a = queue.below(20);
+  assertStrictEquals(queue.below(20), a);
+  await Promise.resolve();
+  while (queue.queued > 20) {
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    release(0);
+  }
+  await a;
+  assert(queue.queued <= 20);
+});
+
+Deno.test("queue: fits, pressed and below all measure the footprint against the limit", async () => {
+  const sink = new ManualSink();
+  const limit = 1000;
+  const queue = new OutboundQueue(sink, { limit });
+  assertEquals(queue.limit, limit);
+  assertEquals(queue.mark, 500);
+  // An empty queue takes exactly the limit, not a byte more.
+  assert(queue.fits(limit));
+  assert(!queue.fits(limit + 1));
+  queue.push(own(400, 1));
+  // 400 bytes and one range: the range's cost counts too.
+  assertEquals(queue.footprint, 400 + SEGMENT_COST);
+  assert(queue.fits(limit - 400 - SEGMENT_COST));
+  assert(!queue.fits(limit - 400 - SEGMENT_COST + 1));
+  assert(!queue.pressed, "400 + 64 is not past the mark");
+  queue.push(own(100, 2));
+  // 500 bytes queued, under the mark by bytes, past it by footprint.
+  assertEquals(queue.queued, 500);
+  assert(queue.pressed, "the ranges' cost counts against the mark");
+  let below = false;
+  const waiting = queue.below(queue.mark).then(() => below = true);
+  assertEquals(below, false);
+  // The two small ranges leave in one write; taken for writing, they no
+  // longer cost a range each, and the queue is no longer pressed.
+  const write = await sink.call(0);
+  assertEquals(write.view.length, 500);
+  assertEquals(queue.footprint, 500);
+  assert(!queue.pressed);
+  write.resolve(500);
+  await waiting;
+  assertEquals(queue.footprint, 0);
+});
+
+Deno.test("queue: without a limit everything fits and nothing presses", () => {
+  const queue = new OutboundQueue(new ManualSink());
+  assertEquals(queue.limit, Infinity);
+  queue.push(own(10_000_000, 1));
+  assert(queue.fits(Number.MAX_SAFE_INTEGER));
+  assert(!queue.pressed);
+  queue.close();
+});
+
+Deno.test("queue: the positional form (sink, onError, pool) still works", async () => {
+  const errors: unknown[] = [];
+  const queue = new OutboundQueue(
+    { write: () => Promise.reject(new Error("gone")) },
+    (error) => errors.push(error),
+    null,
+  );
+  queue.push(own(3, 1));
+  await queue.drained();
+  await tick();
+  assertEquals(errors.length, 1);
+  assertEquals(queue.limit, Infinity);
 });

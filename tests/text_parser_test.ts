@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertThrows } from "./_assert.ts";
+import { assert, assertEquals, assertLess, assertThrows } from "./_assert.ts";
 import {
   encodeTextDeliver,
   formatList,
@@ -590,4 +590,32 @@ Deno.test("expecting tells what the next line is, for a terminal's prompt", () =
     "command",
     "command",
   ]);
+});
+
+Deno.test("a line that grows past the limit in its last chunk is 'line too long', not a crash", () => {
+  const parser = new TextParser(() => {});
+  parser.parse(new Uint8Array(MAX_LINE).fill(0x61));
+  assertThrows(
+    () => parser.parse(new TextEncoder().encode("aaaaaaaaaa\n")),
+    FrameTooLargeError,
+  );
+});
+
+Deno.test("a multi-line relay of many short lines costs about its bytes", () => {
+  const bodies: Uint8Array[] = [];
+  const parser = new TextParser((command) => {
+    if (command.type === "relay") bodies.push(command.body);
+  });
+  parser.parse(new TextEncoder().encode("relay\n1\n"));
+  const lines = new TextEncoder().encode("a\n".repeat(200_000));
+  const before = Deno.memoryUsage().heapUsed;
+  for (let i = 0; i < lines.length; i += 4096) {
+    parser.parse(lines.subarray(i, i + 4096));
+  }
+  // One object per line would be tens of MB; one buffer is well under one.
+  assertLess(Deno.memoryUsage().heapUsed - before, 8 * 1024 * 1024);
+  assertEquals(parser.buffered, 2 * 200_000 - 1);
+  parser.parse(new TextEncoder().encode("\n"));
+  assertEquals(bodies[0]!.length, 2 * 200_000 - 1);
+  assertEquals(bodies[0]!.subarray(0, 4), new TextEncoder().encode("a\na\n"));
 });

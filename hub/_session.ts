@@ -1,5 +1,14 @@
+/**
+ * One client connection (private to the hub): its read loop, its parser,
+ * its outbound queue and its close reason. A session sees the hub only
+ * through a {@linkcode SessionHost} and its connection only through a
+ * {@linkcode SessionConn}, so another transport can feed sessions too.
+ *
+ * @module
+ */
 import {
   ARENA_LARGE,
+  type BufferPool,
   encodeError,
   encodeIdentityReply,
   encodeListReply,
@@ -9,6 +18,7 @@ import {
   isBinaryFirstByte,
   Kind,
   MAX_LINE,
+  type OutboundArena,
   OutboundQueue,
   ProtocolError,
   REQUEST_LIMITS,
@@ -18,12 +28,61 @@ import {
 } from "../protocol/mod.ts";
 import { formatList, formatRelayed, TEXT_HELP } from "../protocol/mod.ts";
 import { CloseReason } from "./close_reason.ts";
-import type { Hub } from "./hub.ts";
+import type { HubConfig } from "./config.ts";
+import type { Fanout, Peer } from "./_fanout.ts";
+import type { HubCounters } from "./metrics.ts";
+import { Dialect, type HubLog, type Registry } from "./registry.ts";
+import type { SessionConn } from "./session_conn.ts";
 
-/** Which dialect a connection speaks; fixed by its first byte. */
-export const Dialect = { Unknown: 0, Binary: 1, Text: 2 } as const;
-/** One of {@linkcode Dialect}'s values. */
-export type Dialect = typeof Dialect[keyof typeof Dialect];
+/** The options a session reads, resolved once by the hub. */
+export type SessionConfig = Pick<
+  HubConfig,
+  | "token"
+  | "maxPending"
+  | "maxStall"
+  | "handshakeTimeout"
+  | "writeTimeout"
+  | "pingInterval"
+>;
+
+/**
+ * What a session needs of its hub: the narrow view the hub hands each
+ * session, as `ClusterHost` is the cluster link's view of it.
+ */
+export interface SessionHost {
+  /** The options sessions read. */
+  readonly config: SessionConfig;
+  /** Counters sessions bump. */
+  readonly counters: HubCounters;
+  /** Large buffers: frames split across reads, pooled replies. */
+  readonly pool: BufferPool;
+  /** Where small replies are written, shared by every session. */
+  readonly arena: OutboundArena;
+  /** The relay path. */
+  readonly fanout: Fanout;
+  /** The registered clients: a session registers itself, leaves and lists. */
+  readonly registry: Registry<Session>;
+  /**
+   * Forgets a session that has closed, and is no longer registered: counts
+   * and logs its close.
+   */
+  closed(session: Session): void;
+  /**
+   * Resolves after the event loop has polled every socket once more, for a
+   * session that has read its fair share in a row.
+   */
+  turn(): Promise<void>;
+  /** Logs an event. */
+  log: HubLog;
+}
+
+/** Options of {@linkcode Session}. */
+export interface SessionOptions {
+  /** The user id the hub gave the connection. */
+  id: number;
+  /** Whether the hub was full at accept: the first byte then gets ERROR 4. */
+  refused: boolean;
+}
 
 const State = { Open: 0, Closing: 1, Closed: 2 } as const;
 type State = typeof State[keyof typeof State];
@@ -97,8 +156,14 @@ const FATAL: Record<
 /**
  * One connection: its read loop, its outbound queue and its close reason.
  * The hub owns the registry; a session asks it to relay and to list.
+ *
+ * @example Serve one connection with a host of one's own
+ * ```ts ignore
+ * const session = new Session(host, conn, { id: 1, refused: false });
+ * await session.run(); // resolves once the connection has closed
+ * ```
  */
-export class Session {
+export class Session implements Peer {
   /** The user id given at accept. */
   readonly id: number;
   /** Marks the relay that last reached this session, for de-duplication. */
@@ -106,15 +171,16 @@ export class Session {
   /** Set when the hub was full at accept: the first byte gets ERROR 4. */
   readonly refused: boolean;
   /**
-   * A receiver that one of this session's relays left past the hub's stall
-   * mark; the read loop pauses for it before reading on.
+   * A receiver that one of this session's relays left past its queue's
+   * mark (see `OutboundQueue.pressed`); the read loop pauses for it before
+   * reading on.
    */
-  pressure: Session | null = null;
+  pressure: Peer | null = null;
   /** Bytes for this client that are not yet written. */
   readonly queue: OutboundQueue;
   #dialect: Dialect = Dialect.Unknown;
-  #hub: Hub;
-  #conn: Deno.TcpConn | Deno.TlsConn;
+  #hub: SessionHost;
+  #conn: SessionConn;
   #state: State = State.Open;
   #reason: CloseReason | null = null;
   #detail: string | null = null;
@@ -133,30 +199,24 @@ export class Session {
   #progressAt: number;
 
   /**
-   * Made by the hub for each accepted connection; {@linkcode Session.run}
-   * starts it.
+   * Made by the hub for each accepted connection;
+   * {@linkcode Session.run} starts it.
    *
-   * @param hub the hub that accepted the connection
-   * @param conn the accepted connection
-   * @param id the user id the hub gave it
-   * @param refused whether the hub was full at accept
+   * @param host the hub, as sessions see it
+   * @param conn the accepted connection, of whatever transport
+   * @param options its id, and whether the hub was full
    */
-  constructor(
-    hub: Hub,
-    conn: Deno.TcpConn | Deno.TlsConn,
-    id: number,
-    refused: boolean,
-  ) {
-    this.#hub = hub;
+  constructor(host: SessionHost, conn: SessionConn, options: SessionOptions) {
+    this.#hub = host;
     this.#conn = conn;
-    this.id = id;
-    this.refused = refused;
-    this.#authed = hub.config.token === null;
-    this.queue = new OutboundQueue(
-      conn,
-      () => this.#destroy(CloseReason.Reset),
-      hub.pool,
-    );
+    this.id = options.id;
+    this.refused = options.refused;
+    this.#authed = host.config.token === null;
+    this.queue = new OutboundQueue(conn, {
+      onError: () => this.#destroy(CloseReason.Reset),
+      pool: host.pool,
+      limit: host.config.maxPending,
+    });
     this.#acceptedAt = this.#lastRead = this.#progressAt = performance.now();
   }
 
@@ -177,15 +237,17 @@ export class Session {
 
   /** The peer's address, for logs. */
   get remote(): string {
-    const addr = this.#conn.remoteAddr as Deno.NetAddr;
-    return `${addr.hostname}:${addr.port}`;
+    const addr = this.#conn.remoteAddr;
+    return "hostname" in addr
+      ? `${addr.hostname}:${addr.port}`
+      : String(addr.transport);
   }
 
   /** Reads until the connection ends. Never rejects. */
   async run(): Promise<void> {
     let buf = new Uint8Array(READ_MIN);
     try {
-      if ("handshake" in this.#conn) await this.#handshake(this.#conn);
+      if (this.#conn.handshake !== undefined) await this.#handshake();
       while (this.#state !== State.Closed) {
         // A large body still missing is read straight into its frame.
         const direct = this.#frames?.pending ?? null;
@@ -240,9 +302,9 @@ export class Session {
    * the connection under its own reason instead of as a read error. A peer
    * that hangs up before saying anything (a port check) closed, nothing more.
    */
-  async #handshake(conn: Deno.TlsConn): Promise<void> {
+  async #handshake(): Promise<void> {
     try {
-      await conn.handshake();
+      await this.#conn.handshake!();
     } catch (error) {
       if (this.#state !== State.Open) return;
       // InvalidData is TLS turning the peer down; other socket errors mean it left.
@@ -296,7 +358,7 @@ export class Session {
   }
 
   /**
-   * Gives a receiver this session pushed past the stall mark a moment to
+   * Gives a receiver this session pushed past its queue's mark a moment to
    * drain before reading more: a draining receiver catches up instead of
    * being cut off, while one that is stuck costs its senders at most
    * `maxStall` per read until the limit or the write timeout removes it.
@@ -309,7 +371,7 @@ export class Session {
     this.#hub.counters.stalls++;
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([
-      target.queue.below(this.#hub.stallMark),
+      target.queue.below(target.queue.mark),
       new Promise<void>((resolve) => timer = setTimeout(resolve, max)),
     ]);
     clearTimeout(timer);
@@ -336,7 +398,7 @@ export class Session {
       this.#text = new TextParser(this.#onCommand);
     }
     if (this.refused) return this.#fatal(ErrorCode.TooManyClients);
-    if (this.#authed) return this.#hub.register(this);
+    if (this.#authed) return this.#hub.registry.add(this);
     // Until authenticated, nothing but AUTH is read: the first frame must be
     // one (its kind is the first byte), and a text line need only hold
     // `auth TOKEN`. So nobody makes the hub buffer a body before that.
@@ -346,7 +408,11 @@ export class Session {
     if (this.#text !== null) this.#text.maxLine = PRE_AUTH_LINE;
   }
 
-  /** Queues bytes for the client; past the pending limit it is a slow consumer. */
+  /**
+   * Queues bytes for the client. Bytes that do not fit its queue's bound
+   * (`OutboundQueue.fits`) make it a slow consumer: it gets ERROR 3 after
+   * what is queued, and the bytes are dropped.
+   */
   send(bytes: Uint8Array): boolean {
     if (bytes.length > SMALL_REPLY) {
       return this.sendRange(bytes, 0, bytes.length);
@@ -357,11 +423,6 @@ export class Session {
     const chunk = this.#hub.arena.chunk;
     chunk.set(bytes, at);
     return this.sendRange(chunk, at, at + bytes.length);
-  }
-
-  /** Whether `bytes` more would stay within the pending limit. */
-  fits(bytes: number): boolean {
-    return this.queue.footprint + bytes <= this.#hub.config.maxPending;
   }
 
   /**
@@ -375,11 +436,11 @@ export class Session {
     frames = 1,
   ): boolean {
     if (this.#state !== State.Open) return false;
-    if (this.queue.footprint + end - start > this.#hub.config.maxPending) {
+    if (!this.queue.fits(end - start)) {
       this.#hub.log("warn", "slow consumer", {
         id: this.id,
         queued: this.queue.queued,
-        limit: this.#hub.config.maxPending,
+        limit: this.queue.limit,
       });
       this.#fatal(ErrorCode.SlowConsumer);
       return false;
@@ -447,7 +508,7 @@ export class Session {
         this.send(encodeIdentityReply(this.id));
         return;
       case Kind.List:
-        this.send(encodeListReply(this.#hub.listFor(this)));
+        this.send(encodeListReply(this.#hub.registry.listFor(this.id)));
         return;
       case Kind.Relay:
         this.#hub.fanout.relayFrame(this, source, start, end, owned, false);
@@ -476,7 +537,7 @@ export class Session {
       case "identity":
         return this.#line(`identity ${this.id}`);
       case "list":
-        return this.#line(formatList(this.#hub.listFor(this)));
+        return this.#line(formatList(this.#hub.registry.listFor(this.id)));
       case "help":
         return this.#line(TEXT_HELP);
       case "quit":
@@ -517,7 +578,7 @@ export class Session {
     if (!this.#authed) {
       this.#authed = true;
       if (this.#text !== null) this.#text.maxLine = MAX_LINE;
-      this.#hub.register(this);
+      this.#hub.registry.add(this);
     }
     return true;
   }
@@ -543,7 +604,7 @@ export class Session {
     if (this.#state !== State.Open) return;
     this.#state = State.Closing;
     this.#reason = reason;
-    this.#hub.unregister(this);
+    this.#hub.registry.delete(this);
     if (last !== undefined) this.queue.push(last);
     this.queue.drained().then(() => {
       this.#flushed = true;
@@ -571,7 +632,8 @@ export class Session {
     } catch {
       // Already closed by the peer's reset.
     }
-    this.#hub.remove(this);
+    this.#hub.registry.delete(this);
+    this.#hub.closed(this);
     this.#closedResolve();
   }
 

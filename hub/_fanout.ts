@@ -1,3 +1,11 @@
+/**
+ * The relay path (private to the hub): it resolves a relay's receivers in
+ * the {@linkcode Registry}, builds each DELIVER frame once and queues the
+ * same bytes for every receiver; relays to clients of other hubs go to the
+ * cluster link. Sessions call it; it never sees a socket.
+ *
+ * @module
+ */
 import {
   ARENA_LARGE,
   type BufferPool,
@@ -6,6 +14,7 @@ import {
   encodeTextDeliver,
   HEADER_SIZE,
   type OutboundArena,
+  type OutboundQueue,
   readU32,
   readU64,
   writeDeliverHead,
@@ -14,13 +23,56 @@ import type { ClusterLink } from "./cluster/link.ts";
 import type { RemoteHub } from "./cluster/view.ts";
 import type { RecordView } from "./cluster/wire.ts";
 import type { HubCounters } from "./metrics.ts";
-import { Dialect, type Session } from "./session.ts";
+import { Dialect, type RegisteredClient, type Registry } from "./registry.ts";
 
 /** Ids above this cannot be a number without loss; the hub never gives them out. */
 const MAX_SAFE_HIGH = 0x1f_ffff;
 const TWO_32 = 0x1_0000_0000;
 const MAX_SAFE_ID = BigInt(Number.MAX_SAFE_INTEGER);
 const EMPTY = new Uint8Array(0);
+
+/** A client as the relay path sees it, as sender and as receiver. */
+export interface Peer extends RegisteredClient {
+  /** Marks the relay that last reached this client, for de-duplication. */
+  stamp: number;
+  /**
+   * A receiver that this client's relays left {@linkcode OutboundQueue.pressed};
+   * the client's read loop pauses for it before reading on.
+   */
+  pressure: Peer | null;
+  /** Its outbound queue, which owns the slow-consumer bound. */
+  readonly queue: OutboundQueue;
+  /**
+   * Queues `bytes[start..end)`, `frames` frames for the counters. Returns
+   * false when it is not queued: the client is closing, or the bytes do not
+   * fit its queue's bound, when it is closed as a slow consumer.
+   */
+  sendRange(
+    bytes: Uint8Array,
+    start: number,
+    end: number,
+    frames?: number,
+  ): boolean;
+  /** Queues a reply (a receipt); false as for `sendRange`. */
+  send(bytes: Uint8Array): boolean;
+}
+
+/** What the relay path needs of the cluster link. */
+export type FanoutCluster = Pick<ClusterLink, "view" | "forward">;
+
+/** Options of {@linkcode Fanout}; the hub owns each of them. */
+export interface FanoutOptions {
+  /** The registered clients, where receivers are looked up. */
+  registry: Registry<Peer>;
+  /** Where DELIVER frames are written. */
+  arena: OutboundArena;
+  /** Where large DELIVER frames come from. */
+  pool: BufferPool;
+  /** Bumped for relays, deliveries and unknown receivers. */
+  counters: HubCounters;
+  /** The hub's link to its cluster; none for a lone hub. */
+  cluster?: FanoutCluster | null;
+}
 
 /**
  * The hub's relay path: it resolves a relay's receivers, builds the DELIVER
@@ -31,21 +83,49 @@ const EMPTY = new Uint8Array(0);
  * back in the arena, and each receiver gets the run as one range when it
  * ends. A run ends before anything else is handled ({@linkcode Fanout.flush}),
  * so every queue sees the same frames in the same order as one by one.
+ *
+ * @example Relay one frame to a receiver
+ * ```ts
+ * import { BufferPool, encodeRelay, OutboundArena, OutboundQueue } from "../protocol/mod.ts";
+ * import { Fanout, type Peer } from "./_fanout.ts";
+ * import { HubCounters } from "./metrics.ts";
+ * import { Dialect, Registry } from "./registry.ts";
+ * const written: number[] = [];
+ * const peer = (id: number): Peer => {
+ *   const queue = new OutboundQueue({ write: (p) => Promise.resolve(written.push(p.length) && p.length) });
+ *   return {
+ *     id, dialect: Dialect.Binary, stamp: 0, pressure: null, queue,
+ *     sendRange: (bytes, start, end) => (queue.pushRange(bytes, start, end), true),
+ *     send: (bytes) => (queue.push(bytes), true),
+ *   };
+ * };
+ * const registry = new Registry<Peer>();
+ * const [sender, receiver] = [peer(1), peer(2)];
+ * registry.add(sender);
+ * registry.add(receiver);
+ * const pool = new BufferPool();
+ * const counters = new HubCounters();
+ * const fanout = new Fanout({ registry, arena: new OutboundArena(), pool, counters });
+ * const relay = encodeRelay([2n], new Uint8Array(3));
+ * fanout.relayFrame(sender, relay, 5, relay.length, false, false);
+ * fanout.flush();
+ * await receiver.queue.drained();
+ * if (written.join() !== "16" || counters.deliveries !== 1) throw new Error("Not delivered");
+ * ```
  */
 export class Fanout {
-  #registry: ReadonlyMap<number, Session>;
+  #registry: Registry<Peer>;
   #arena: OutboundArena;
   #pool: BufferPool;
   #counters: HubCounters;
-  #stallMark: number;
   /** The hub's link to its cluster, if it is in one. */
-  #cluster: ClusterLink | null;
+  #cluster: FanoutCluster | null;
   /** Other hubs with receivers in the relay being handled. */
   #remotes: RemoteHub[] = [];
   /** Numbers relays, so a receiver named twice is found at once. */
   #stamp = 0;
   /** The receivers of the relay being handled; reused to spare allocations. */
-  #targets: Session[] = [];
+  #targets: Peer[] = [];
   /** The DELIVER frame of the relay being handled: #frame[#frameStart..#frameEnd). */
   #frame: Uint8Array = new Uint8Array(0);
   #frameStart = 0;
@@ -53,9 +133,9 @@ export class Fanout {
   /** Whether #frame was taken from the pool for this relay alone. */
   #taken = false;
   /** The sender of the run being gathered; null when there is none. */
-  #runSender: Session | null = null;
+  #runSender: Peer | null = null;
   /** The run's receivers, every one binary. */
-  #runTargets: Session[] = [];
+  #runTargets: Peer[] = [];
   /** The chunk the run's relays are read from, and its first relay's ids. */
   #runSource: Uint8Array = EMPTY;
   #runIds = 0;
@@ -68,30 +148,13 @@ export class Fanout {
   #runEnd = 0;
   #runFrames = 0;
 
-  /**
-   * Made by the hub, which owns every argument.
-   *
-   * @param registry the registered clients by id, the hub's own map
-   * @param arena where DELIVER frames are written
-   * @param pool where large DELIVER frames come from
-   * @param counters bumped for relays, deliveries and unknown receivers
-   * @param stallMark queued bytes past which a receiver makes its senders pause
-   * @param cluster the hub's link to its cluster; `null` for a lone hub
-   */
-  constructor(
-    registry: ReadonlyMap<number, Session>,
-    arena: OutboundArena,
-    pool: BufferPool,
-    counters: HubCounters,
-    stallMark: number,
-    cluster: ClusterLink | null = null,
-  ) {
-    this.#registry = registry;
-    this.#arena = arena;
-    this.#pool = pool;
-    this.#counters = counters;
-    this.#stallMark = stallMark;
-    this.#cluster = cluster;
+  /** Made by the hub; see {@linkcode FanoutOptions}. */
+  constructor(options: FanoutOptions) {
+    this.#registry = options.registry;
+    this.#arena = options.arena;
+    this.#pool = options.pool;
+    this.#counters = options.counters;
+    this.#cluster = options.cluster ?? null;
   }
 
   /**
@@ -101,7 +164,7 @@ export class Fanout {
    * frame is built in place over the ids.
    */
   relayFrame(
-    sender: Session,
+    sender: Peer,
     source: Uint8Array,
     start: number,
     end: number,
@@ -239,7 +302,7 @@ export class Fanout {
     let delivered = 0;
     for (let i = 0; i < targets.length; i++) {
       const target = targets[i]!;
-      if (target.fits(end - start)) {
+      if (target.queue.fits(end - start)) {
         if (target.sendRange(chunk, start, end, frames)) delivered += frames;
       } else {
         // Past its limit somewhere in the run: one frame at a time, as the
@@ -251,7 +314,7 @@ export class Fanout {
           at = next;
         }
       }
-      if (target.queue.queued > this.#stallMark) sender.pressure = target;
+      if (target.queue.pressed) sender.pressure = target;
     }
     targets.length = 0;
     this.#runChunk = EMPTY;
@@ -260,7 +323,7 @@ export class Fanout {
 
   /** Relays a text-dialect relay; returns what the `relayed` line reports. */
   relayText(
-    sender: Session,
+    sender: Peer,
     ids: readonly bigint[],
     body: Uint8Array,
   ): { delivered: number; unknown: bigint[] } {
@@ -384,7 +447,7 @@ export class Fanout {
    */
   #deliver(
     senderId: number,
-    sender: Session | null,
+    sender: Peer | null,
     source: Uint8Array,
     bodyStart: number,
     end: number,
@@ -414,7 +477,7 @@ export class Fanout {
       }
       if (queued) {
         delivered++;
-        if (sender !== null && target.queue.queued > this.#stallMark) {
+        if (sender !== null && target.queue.pressed) {
           sender.pressure = target;
         }
       }
