@@ -1,11 +1,12 @@
-import { assert, assertEquals, assertStrictEquals } from "./_assert.ts";
+import { assert, assertEquals, assertStrictEquals } from "../_assert.ts";
 import {
   ARENA_CHUNK,
   type ByteSink,
   OutboundArena,
   OutboundQueue,
   SEGMENT_COST,
-} from "../protocol/mod.ts";
+} from "../../protocol/mod.ts";
+import { mulberry32 } from "../_random.ts";
 
 /** A write the test resolves by hand, with what it was asked to write. */
 interface PendingWrite {
@@ -101,17 +102,6 @@ function own(size: number, seed: number): Uint8Array {
   const out = new Uint8Array(size);
   for (let i = 0; i < size; i++) out[i] = (seed * 29 + i * 3) & 0xff;
   return out;
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function tick(): Promise<void> {

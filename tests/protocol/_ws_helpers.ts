@@ -1,5 +1,6 @@
 /**
- * Test helpers for the WebSocket codec: a seeded PRNG, byte utilities, and a
+ * Test helpers for the WebSocket codec: byte utilities, the fuzz runs' size
+ * mix, and a
  * recorder of what a `WsFrameParser` hands out, normalized so that runs with
  * different chunkings compare equal.
  */
@@ -8,57 +9,12 @@ import {
   WsFrameParser,
   type WsFrameParserOptions,
   type WsOpcode,
-} from "../protocol/mod.ts";
+} from "../../protocol/mod.ts";
 
-/** mulberry32: a tiny seeded PRNG, so every failure can be replayed. */
-export class Random {
-  #a: number;
-  constructor(seed: number) {
-    this.#a = seed >>> 0;
-  }
-  next(): number {
-    this.#a = (this.#a + 0x6d2b79f5) >>> 0;
-    let t = this.#a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  /** An integer in [0, n). */
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-  /** An integer in [lo, hi]. */
-  range(lo: number, hi: number): number {
-    return lo + this.int(hi - lo + 1);
-  }
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
-  pick<T>(items: readonly T[]): T {
-    return items[this.int(items.length)]!;
-  }
-  bytes(n: number): Uint8Array<ArrayBuffer> {
-    const out = new Uint8Array(n);
-    for (let i = 0; i < n; i++) out[i] = this.int(256);
-    return out;
-  }
-  /** Mostly small sizes, now and then a large one. */
-  size(max: number): number {
-    const r = this.next();
-    const cap = r < 0.6 ? 8 : r < 0.9 ? 200 : r < 0.98 ? 3000 : 70_000;
-    return this.range(0, Math.min(cap, max));
-  }
-  /** Cuts `bytes` into chunks of random sizes. */
-  chunks(bytes: Uint8Array): Uint8Array[] {
-    const out: Uint8Array[] = [];
-    for (let i = 0; i < bytes.length;) {
-      const n = this.chance(0.3) ? this.range(1, 3) : this.size(bytes.length);
-      out.push(bytes.subarray(i, i + Math.max(1, n)));
-      i += Math.max(1, n);
-    }
-    return out;
-  }
-}
+export { Random } from "../_random.ts";
+
+/** The size mix of the WebSocket fuzz runs: frames are mostly tiny. */
+export const WS_SIZES = [8, 200, 3000, 70_000] as const;
 
 export function hex(text: string): Uint8Array {
   const digits = text.replace(/\s+/g, "");

@@ -1,11 +1,12 @@
-import { assert, assertEquals } from "./_assert.ts";
-import { WsOpcode, WsProtocolError } from "../protocol/mod.ts";
+import { assert, assertEquals } from "../_assert.ts";
+import { WsOpcode, WsProtocolError } from "../../protocol/mod.ts";
 import {
   encodeFrames,
   expectedEvents,
   type FrameSpec,
   Random,
   Recorder,
+  WS_SIZES,
 } from "./_ws_helpers.ts";
 
 const utf8 = new TextEncoder();
@@ -13,7 +14,7 @@ const SAMPLES = ["a", "é", "€", "𝄞", "\n", " ", "z", "\u{10ffff}", "\u0000
 
 function randomText(random: Random, max: number): Uint8Array {
   let s = "";
-  const n = random.size(max);
+  const n = random.size(max, WS_SIZES);
   for (let i = 0; i < n; i++) s += random.pick(SAMPLES);
   return utf8.encode(s);
 }
@@ -35,7 +36,7 @@ function generate(random: Random): FrameSpec[] {
     const text = random.chance(0.5);
     const payload = text
       ? randomText(random, 2000)
-      : random.bytes(random.size(80_000));
+      : random.bytes(random.size(80_000, WS_SIZES));
     const pieces = random.chance(0.5) ? 1 : random.range(2, 6);
     let at = 0;
     for (let p = 0; p < pieces; p++) {
@@ -74,7 +75,7 @@ Deno.test("fuzz: valid streams in random chunks give the reference events", () =
     const masked = round % 5 !== 0;
     const bytes = encodeFrames(frames, masked);
     const r = new Recorder({ role: masked ? "server" : "client" });
-    for (const chunk of random.chunks(bytes)) r.feed(chunk);
+    for (const chunk of random.chunks(bytes, WS_SIZES)) r.feed(chunk);
     assertEquals(r.events, expectedEvents(frames), `round ${round}`);
     assert(r.parser.buffered === 0 || r.parser.closed);
   }
@@ -101,7 +102,7 @@ Deno.test("fuzz: corrupted streams either parse or throw WsProtocolError, memory
     }
     const r = new Recorder({ role: round % 3 === 0 ? "client" : "server" });
     try {
-      for (const chunk of random.chunks(bytes)) r.feed(chunk);
+      for (const chunk of random.chunks(bytes, WS_SIZES)) r.feed(chunk);
     } catch (error) {
       if (!(error instanceof WsProtocolError)) {
         throw new Error(`round ${round}: ${error}`, { cause: error });

@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertThrows } from "./_assert.ts";
+import { assert, assertEquals, assertThrows } from "../_assert.ts";
 import {
   encodeWsClose,
   encodeWsFrame,
@@ -15,8 +15,8 @@ import {
   wsHeaderSize,
   wsMaskKey,
   WsOpcode,
-} from "../protocol/mod.ts";
-import { maskBytes } from "../protocol/_ws_mask.ts";
+} from "../../protocol/mod.ts";
+import { maskBytes } from "../../protocol/_ws_mask.ts";
 import {
   bytesOf,
   concat,

@@ -1,10 +1,10 @@
-import { assertEquals, assertThrows } from "./_assert.ts";
+import { assertEquals, assertThrows } from "../_assert.ts";
 import {
   encodeEcho,
   FrameParser,
   Kind,
   REQUEST_LIMITS,
-} from "../protocol/mod.ts";
+} from "../../protocol/mod.ts";
 
 Deno.test("a large payload can be read straight into the parser's frame", () => {
   const body = new Uint8Array(200_000).map((_, i) => i & 0xff);

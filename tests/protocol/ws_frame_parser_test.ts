@@ -3,7 +3,7 @@ import {
   assertEquals,
   assertStrictEquals,
   assertThrows,
-} from "./_assert.ts";
+} from "../_assert.ts";
 import {
   encodeWsClose,
   encodeWsFrame,
@@ -15,7 +15,7 @@ import {
   WsMessageTooLargeError,
   WsOpcode,
   WsProtocolError,
-} from "../protocol/mod.ts";
+} from "../../protocol/mod.ts";
 import {
   bytesOf,
   concat,

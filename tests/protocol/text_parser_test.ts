@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertLess, assertThrows } from "./_assert.ts";
+import { assert, assertEquals, assertLess, assertThrows } from "../_assert.ts";
 import {
   encodeTextDeliver,
   formatList,
@@ -13,7 +13,7 @@ import {
   TEXT_HELP,
   type TextCommand,
   TextParser,
-} from "../protocol/mod.ts";
+} from "../../protocol/mod.ts";
 
 const encoder = new TextEncoder();
 const LF = 0x0a;

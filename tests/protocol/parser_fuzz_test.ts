@@ -1,4 +1,4 @@
-import { assert, assertEquals } from "./_assert.ts";
+import { assert, assertEquals } from "../_assert.ts";
 import {
   FrameParser,
   FrameTooLargeError,
@@ -12,51 +12,8 @@ import {
   REPLY_LIMITS,
   REQUEST_LIMITS,
   writeHeader,
-} from "../protocol/mod.ts";
-
-/** mulberry32: a tiny seeded PRNG, so every failure can be replayed. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-class Random {
-  #next: () => number;
-  constructor(seed: number) {
-    this.#next = mulberry32(seed);
-  }
-  /** An integer in [0, n). */
-  int(n: number): number {
-    return Math.floor(this.#next() * n);
-  }
-  /** An integer in [lo, hi]. */
-  range(lo: number, hi: number): number {
-    return lo + this.int(hi - lo + 1);
-  }
-  chance(p: number): boolean {
-    return this.#next() < p;
-  }
-  pick<T>(items: readonly T[]): T {
-    return items[this.int(items.length)]!;
-  }
-  bytes(n: number): Uint8Array {
-    const out = new Uint8Array(n);
-    for (let i = 0; i < n; i++) out[i] = this.int(256);
-    return out;
-  }
-  /** Mostly small sizes, now and then a large one. */
-  size(max: number): number {
-    const r = this.#next();
-    const cap = r < 0.6 ? 16 : r < 0.9 ? 300 : r < 0.99 ? 5000 : 70_000;
-    return this.range(0, Math.min(cap, max));
-  }
-}
+} from "../../protocol/mod.ts";
+import { Random } from "../_random.ts";
 
 const TWO_31 = 0x8000_0000;
 const U32_MAX = 0xffff_ffff;

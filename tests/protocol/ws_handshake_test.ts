@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertThrows } from "./_assert.ts";
+import { assert, assertEquals, assertThrows } from "../_assert.ts";
 import {
   encodeWsAccept,
   encodeWsRefusal,
@@ -11,7 +11,7 @@ import {
   WsHandshakeParser,
   type WsHandshakeResult,
   WsHttpStatus,
-} from "../protocol/mod.ts";
+} from "../../protocol/mod.ts";
 import { concat, Random } from "./_ws_helpers.ts";
 
 const utf8 = new TextEncoder();

@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertThrows } from "./_assert.ts";
+import { assert, assertEquals, assertThrows } from "../_assert.ts";
 import {
   BufferPool,
   type ByteSink,
@@ -10,10 +10,11 @@ import {
   OutboundQueue,
   POOL_MIN,
   REQUEST_LIMITS,
-} from "../protocol/mod.ts";
-import { serve } from "../hub/mod.ts";
-import { hubInternals } from "../hub/hub.ts";
-import { RawClient, u64 } from "./_helpers.ts";
+} from "../../protocol/mod.ts";
+import { serve } from "../../hub/mod.ts";
+import { hubInternals } from "../../hub/hub.ts";
+import { RawClient, u64 } from "../_helpers.ts";
+import { mulberry32 } from "../_random.ts";
 
 /** A sink whose writes stay pending until the test settles them. */
 class ManualSink implements ByteSink {
@@ -72,17 +73,6 @@ class CheckingSink implements ByteSink {
 
 function microtasks(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 // --- BufferPool --------------------------------------------------------------

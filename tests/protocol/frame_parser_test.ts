@@ -3,7 +3,7 @@ import {
   assertEquals,
   assertStrictEquals,
   assertThrows,
-} from "./_assert.ts";
+} from "../_assert.ts";
 import {
   encodeAuth,
   encodeDeliver,
@@ -32,7 +32,7 @@ import {
   REQUEST_LIMITS,
   writeHeader,
   writeU64,
-} from "../protocol/mod.ts";
+} from "../../protocol/mod.ts";
 
 const encoder = new TextEncoder();
 
