@@ -3,7 +3,9 @@
  *
  * @module
  */
-import type { HubLogger, LogLevel } from "../hub/mod.ts";
+import type { HubLogger, LogFields, LogLevel } from "../hub/mod.ts";
+
+export type { HubLogger, LogFields, LogLevel };
 
 /** How `msghub hub` writes its log lines. */
 export type LogFormat = "text" | "json";
@@ -56,7 +58,11 @@ export class StderrSink {
   #writing: Promise<void> | null = null;
   #out: (data: Uint8Array) => Promise<number>;
 
-  /** @param out where bytes go; stderr unless a test says otherwise */
+  /**
+   * Makes a sink with nothing queued.
+   *
+   * @param out where bytes go; stderr unless a test says otherwise
+   */
   constructor(
     out: (data: Uint8Array) => Promise<number> = (data) =>
       Deno.stderr.write(data),
@@ -113,7 +119,7 @@ export function formatLine(
   format: LogFormat,
   level: LogLevel,
   message: string,
-  fields: Fields,
+  fields: LogFields,
   time: Date = new Date(),
 ): string {
   return (format === "json" ? jsonLine : textLine)(
@@ -161,13 +167,11 @@ export function createLogger(options: LoggerOptions): HubLogger {
   };
 }
 
-type Fields = Parameters<HubLogger>[2];
-
 function textLine(
   time: Date,
   level: LogLevel,
   message: string,
-  fields: Fields,
+  fields: LogFields,
 ): string {
   let line = `${time.toISOString()} ${level.toUpperCase()} ${message}`;
   for (const [key, value] of Object.entries(fields)) {
@@ -182,7 +186,7 @@ function jsonLine(
   time: Date,
   level: LogLevel,
   message: string,
-  fields: Fields,
+  fields: LogFields,
 ): string {
   const record: Record<string, string | number | boolean> = {
     time: time.toISOString(),
