@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { benchCommand } from "./cli/bench_command.ts";
-import { clientCommand } from "./cli/client_command.ts";
+import { benchCommand } from "./cli/bench.ts";
+import { clientCommand } from "./cli/client/mod.ts";
 import { hubCommand } from "./cli/hub_command.ts";
 import denoJson from "./deno.json" with { type: "json" };
 

@@ -4,13 +4,13 @@
  * typed. The pty comes from `script` (util-linux) or python3's `pty`
  * module; without either the test is ignored, saying why.
  */
-import { connect } from "../client/mod.ts";
-import { serve } from "../hub/mod.ts";
-import { deadline } from "./_helpers.ts";
-import { assert, assertEquals, assertMatch } from "./_assert.ts";
+import { connect } from "../../client/mod.ts";
+import { serve } from "../../hub/mod.ts";
+import { deadline } from "../_helpers.ts";
+import { assert, assertEquals, assertMatch } from "../_assert.ts";
 import { VirtualTerminal } from "./_vt.ts";
 
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
+const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 const PYTHON_PTY =
   "import os, pty, sys; sys.exit(os.waitstatus_to_exitcode(pty.spawn(sys.argv[1:])))";
 
@@ -135,7 +135,9 @@ class PtySession implements AsyncDisposable {
 }
 
 const pty = await findPty();
-if (typeof pty === "string") console.log(`cli_client_pty_test ignored: ${pty}`);
+if (typeof pty === "string") {
+  console.log(`tests/cli/client_pty_test ignored: ${pty}`);
+}
 
 Deno.test({
   name:

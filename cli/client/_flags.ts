@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { type ParsedFlags, stringFlag, UsageError } from "./flags.ts";
+import { type ParsedFlags, stringFlag, UsageError } from "../flags.ts";
 
 /** Flags to declare to `parseFlags`, next to the connection's. */
 export const COMMAND_FLAGS = {
@@ -31,7 +31,7 @@ export interface CommandOptions {
  *
  * @example
  * ```ts
- * import { commandOptions } from "./_client_flags.ts";
+ * import { commandOptions } from "./_flags.ts";
  * const options = commandOptions("list", { _: [], json: true }, []);
  * if (!options.json) throw new Error("Expected --json");
  * ```

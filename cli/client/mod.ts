@@ -3,24 +3,19 @@
  *
  * @module
  */
-import { connect, type ConnectOptions } from "../client/mod.ts";
-import { formatRelayed, parseIds } from "../protocol/mod.ts";
+import { connect, type ConnectOptions } from "../../client/mod.ts";
+import { formatRelayed, parseIds } from "../../protocol/mod.ts";
 import {
   COMMAND_FLAGS,
   type CommandOptions,
   commandOptions,
-} from "./_client_flags.ts";
-import { listen } from "./_client_listen.ts";
-import { relayBody, relayWithProgress } from "./_client_relay.ts";
-import {
-  type ClientIo,
-  describeError,
-  Output,
-  type Writer,
-} from "./_client_io.ts";
+} from "./_flags.ts";
+import { listen } from "./_listen.ts";
+import { relayBody, relayWithProgress } from "./_relay.ts";
+import { type ClientIo, describeError, Output, type Writer } from "./_io.ts";
 import { idsJson } from "./_json.ts";
-import { runSession } from "./client_session.ts";
-import { intFlag, parseFlags, stringFlag, UsageError } from "./flags.ts";
+import { runSession } from "./_session.ts";
+import { intFlag, parseFlags, stringFlag, UsageError } from "../flags.ts";
 
 export type { ClientIo, Writer };
 
@@ -144,7 +139,7 @@ const defaultIo: () => ClientIo = () => ({
  *
  * @example Print usage
  * ```ts ignore
- * import { clientCommand } from "./client_command.ts";
+ * import { clientCommand } from "./mod.ts";
  * Deno.exit(await clientCommand(["--help"]));
  * ```
  */

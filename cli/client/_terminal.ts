@@ -6,7 +6,7 @@
  * @module
  */
 import type { LineEditor, ScreenOp } from "./_line_editor.ts";
-import { Output, type Writer } from "./_client_io.ts";
+import { Output, type Writer } from "./_io.ts";
 
 /** Standard input as a terminal session needs it; `Deno.stdin` fits. */
 export interface TerminalInput {

@@ -6,14 +6,9 @@
  *
  * @module
  */
-import type { Client } from "../client/mod.ts";
-import { ProtocolError, TextParser } from "../protocol/mod.ts";
-import {
-  type ClientIo,
-  describeError,
-  messageText,
-  Output,
-} from "./_client_io.ts";
+import type { Client } from "../../client/mod.ts";
+import { ProtocolError, TextParser } from "../../protocol/mod.ts";
+import { type ClientIo, describeError, messageText, Output } from "./_io.ts";
 import { KeyDecoder } from "./_keys.ts";
 import { LineEditor } from "./_line_editor.ts";
 import {

@@ -1,12 +1,12 @@
-import { connect } from "../client/mod.ts";
-import { serve } from "../hub/mod.ts";
-import { text } from "./_helpers.ts";
+import { connect } from "../../client/mod.ts";
+import { serve } from "../../hub/mod.ts";
+import { text } from "../_helpers.ts";
 import {
   assert,
   assertEquals,
   assertStringIncludes,
-} from "./_client_helpers.ts";
-import { nextMessage, run, Running } from "./_cli_client_helpers.ts";
+} from "../_client_helpers.ts";
+import { nextMessage, run, Running } from "./_client_helpers.ts";
 
 Deno.test("client identity prints the id", async () => {
   await using hub = await serve({ port: 0 });

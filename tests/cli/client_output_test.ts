@@ -2,14 +2,17 @@
  * `msghub client` output for programs: `--json`, `listen --out` and
  * `relay --file`, run as subprocesses against a hub in this process.
  */
-import { connect } from "../client/mod.ts";
-import { serve } from "../hub/mod.ts";
-import { PROGRESS_THRESHOLD, relayWithProgress } from "../cli/_client_relay.ts";
-import { text } from "./_helpers.ts";
-import { assert, assertEquals, assertStringIncludes } from "./_assert.ts";
-import { nextMessage, run, Running } from "./_cli_client_helpers.ts";
+import { connect } from "../../client/mod.ts";
+import { serve } from "../../hub/mod.ts";
+import {
+  PROGRESS_THRESHOLD,
+  relayWithProgress,
+} from "../../cli/client/_relay.ts";
+import { text } from "../_helpers.ts";
+import { assert, assertEquals, assertStringIncludes } from "../_assert.ts";
+import { nextMessage, run, Running } from "./_client_helpers.ts";
 
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
+const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
 /** A JSON line of listen's output, as an object of strings and numbers. */
 function parseLine(line: string): Record<string, string | number> {

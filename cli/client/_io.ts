@@ -4,7 +4,7 @@ import {
   ConnectionClosedError,
   HubError,
   type Message,
-} from "../client/mod.ts";
+} from "../../client/mod.ts";
 
 /** Something bytes can be written to; `Deno.stdout` fits. */
 export interface Writer {

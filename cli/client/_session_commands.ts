@@ -5,12 +5,16 @@
  *
  * @module
  */
-import { type Client, ConnectionClosedError, HubError } from "../client/mod.ts";
+import {
+  type Client,
+  ConnectionClosedError,
+  HubError,
+} from "../../client/mod.ts";
 import {
   formatList,
   formatRelayed,
   type TextCommand,
-} from "../protocol/mod.ts";
+} from "../../protocol/mod.ts";
 
 /** The answer to `help` in a session. */
 export const SESSION_HELP =

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Message } from "../client/mod.ts";
+import type { Message } from "../../client/mod.ts";
 
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
