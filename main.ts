@@ -7,6 +7,7 @@
 import { benchCommand } from "./cli/bench.ts";
 import { clientCommand } from "./cli/client/mod.ts";
 import { hubCommand } from "./cli/hub_command.ts";
+import { usageLine } from "./cli/usage.ts";
 import denoJson from "./deno.json" with { type: "json" };
 
 const USAGE = `Usage: msghub <command> [options]
@@ -40,10 +41,12 @@ export async function main(args: string[]): Promise<number> {
       console.log(`msghub ${denoJson.version} (deno ${Deno.version.deno})`);
       return 0;
     case undefined:
-      console.error(`msghub: missing command\n\n${USAGE}`);
+      console.error(
+        usageLine("msghub", "Missing command: hub, client or bench"),
+      );
       return 2;
     default:
-      console.error(`msghub: unknown command "${command}"\n\n${USAGE}`);
+      console.error(usageLine("msghub", `Unknown command "${command}"`));
       return 2;
   }
 }

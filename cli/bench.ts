@@ -35,6 +35,7 @@ import {
   stringFlag,
   UsageError,
 } from "./flags.ts";
+import { usageLine } from "./usage.ts";
 
 /** The help text of `msghub bench`. */
 export const BENCH_USAGE = `Usage: msghub bench [options]
@@ -248,7 +249,7 @@ export async function benchCommand(args: string[]): Promise<number> {
     options = benchOptions(args);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    console.error(`msghub bench: ${error.message}\n\n${BENCH_USAGE}`);
+    console.error(usageLine("msghub bench", error));
     return 2;
   }
   if (options === null) {
