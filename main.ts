@@ -21,7 +21,15 @@ Options:
   -h, --help     show this help
   -V, --version  show the version`;
 
-/** Runs the CLI with `args`; resolves to the process exit code. */
+/**
+ * Runs the CLI with `args`; resolves to the process exit code.
+ *
+ * @example
+ * ```ts
+ * import { main } from "./main.ts";
+ * if (await main(["--version"]) !== 0) throw new Error("Expected exit 0");
+ * ```
+ */
 export async function main(args: string[]): Promise<number> {
   const [command, ...rest] = args;
   switch (command) {

@@ -4,15 +4,18 @@
  *
  * @module
  */
-import { type Client, connect, type ConnectOptions } from "../../client/mod.ts";
+import { connect } from "../../client/mod.ts";
+import type { HubClient } from "./_hub_client.ts";
 
 /** The hub a command line names, and how it is shown in messages. */
 export interface Target {
-  /** A hub URL (`msghub:`, `msghubs:`, `ws:`, `wss:`); absent for host and port. */
-  url?: string;
-  /** Host and port when there is no URL; the token and trust in any case. */
-  options: ConnectOptions;
-  /** The hub as messages name it: the URL, or `HOST:PORT`. */
+  /** The hub's URL (`msghub:`, `msghubs:`, `ws:`, `wss:`), also for `--host`. */
+  url: string;
+  /** The token to authenticate with. */
+  token?: string;
+  /** PEM certificates to trust besides the default roots (TLS over TCP). */
+  caCerts?: string[];
+  /** The hub as messages name it: the URL, or `HOST:PORT` for `--host`. */
   label: string;
 }
 
@@ -29,17 +32,18 @@ export interface Target {
  * import { serve } from "../../hub/mod.ts";
  * await using hub = await serve({ port: 0 });
  * const url = `msghub://127.0.0.1:${hub.addr.port}`;
- * await using client = await connectTo({ url, options: {}, label: url }, 5_000);
+ * await using client = await connectTo({ url, label: url }, 5_000);
  * if (await client.identity() < 1n) throw new Error("Expected an id");
  * ```
  */
 export async function connectTo(
   target: Target,
   timeout: number,
-): Promise<Client> {
-  const pending = target.url === undefined
-    ? connect(target.options)
-    : connect(target.url, target.options);
+): Promise<HubClient> {
+  const pending = connect(target.url, {
+    ...(target.token === undefined ? {} : { token: target.token }),
+    ...(target.caCerts === undefined ? {} : { caCerts: target.caCerts }),
+  });
   if (timeout === 0) return await pending;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const expired = new Promise<never>((_, reject) => {

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { type ConnectOptions, parseHubUrl } from "../../client/mod.ts";
+import { parseHubUrl } from "../../client/mod.ts";
 import { parseIds } from "../../protocol/mod.ts";
 import {
   durationFlag,
@@ -74,6 +74,13 @@ export interface Environment {
 /**
  * Reads `MSGHUB_URL` and `MSGHUB_TOKEN`. Without `--allow-env` for one of
  * them it is simply not looked at (no permission prompt).
+ *
+ * @example
+ * ```ts
+ * import { readEnvironment } from "./_flags.ts";
+ * const env = readEnvironment();
+ * if (env.url !== undefined && typeof env.url !== "string") throw new Error("Not text");
+ * ```
  */
 export function readEnvironment(): Environment {
   const read = (variable: string): string | undefined => {
@@ -157,15 +164,8 @@ function helpFor(command: string): Invocation {
  *
  * @throws {UsageError} for an option the command does not take, or `--file`
  * together with TEXT
- *
- * @example
- * ```ts
- * import { commandOptions } from "./_flags.ts";
- * const options = commandOptions("list", { _: [], json: true }, []);
- * if (!options.json) throw new Error("Expected --json");
- * ```
  */
-export function commandOptions(
+function commandOptions(
   command: string,
   flags: ParsedFlags,
   args: readonly string[],
@@ -228,9 +228,6 @@ async function targetOf(
   const fromFlags = host !== undefined || port !== undefined || tls;
   const envUrl = env.url === "" ? undefined : env.url;
   const caPath = nonEmpty(flags, "ca-cert");
-  const options: ConnectOptions = {};
-  const token = await readToken(stringFlag(flags, "token-file"), env.token);
-  if (token !== undefined) options.token = token;
 
   let target: Target;
   if (url !== undefined || (!fromFlags && envUrl !== undefined)) {
@@ -249,20 +246,25 @@ async function targetOf(
         `Option --ca-cert needs --tls or a msghubs: URL, not "${address.url}"`,
       );
     }
-    target = { url: address.url, options, label: address.url };
+    target = { url: address.url, label: address.url };
   } else {
-    const hostname = host ?? DEFAULT_HOST;
-    const at = port ?? DEFAULT_PORT;
     if (caPath !== undefined && !tls) {
       throw new UsageError("Option --ca-cert needs --tls or a msghubs: URL");
     }
-    options.hostname = hostname;
-    options.port = at;
-    if (tls) options.tls = true;
-    const shown = hostname.includes(":") ? `[${hostname}]` : hostname;
-    target = { options, label: `${shown}:${at}` };
+    const name = host ?? DEFAULT_HOST;
+    const shown = name.includes(":") ? `[${name}]` : name;
+    const label = `${shown}:${port ?? DEFAULT_PORT}`;
+    const hubUrl = `${tls ? "msghubs" : "msghub"}://${label}`;
+    try {
+      parseHubUrl(hubUrl);
+    } catch {
+      throw new UsageError(`Invalid --host: "${name}" is not a host name`);
+    }
+    target = { url: hubUrl, label };
   }
-  if (caPath !== undefined) options.caCerts = [await readCaCert(caPath)];
+  const token = await readToken(stringFlag(flags, "token-file"), env.token);
+  if (token !== undefined) target.token = token;
+  if (caPath !== undefined) target.caCerts = [await readCaCert(caPath)];
   return target;
 }
 

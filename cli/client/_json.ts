@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Message, RelayReceipt } from "../../client/mod.ts";
+import type { Receipt, Received } from "./_hub_client.ts";
 
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
@@ -44,7 +44,7 @@ export function jsonBody(body: Uint8Array): JsonBody {
  * if (line !== '{"sender":"3","body":"hi","encoding":"utf8"}') throw new Error(line);
  * ```
  */
-export function messageJson(message: Message): string {
+export function messageJson(message: Received): string {
   return JSON.stringify({
     sender: String(message.sender),
     ...jsonBody(message.body),
@@ -88,7 +88,7 @@ export function echoJson(body: Uint8Array): string {
  * if (line !== '{"delivered":1,"unknown":["99"]}') throw new Error(line);
  * ```
  */
-export function receiptJson(receipt: RelayReceipt): string {
+export function receiptJson(receipt: Receipt): string {
   return JSON.stringify({
     delivered: receipt.delivered,
     unknown: receipt.unknown.map(String),

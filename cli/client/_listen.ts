@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Client, Message } from "../../client/mod.ts";
+import type { HubClient, Received } from "./_hub_client.ts";
 import type { Output } from "./_io.ts";
 import { identityJson, messageJson, savedJson } from "./_json.ts";
 
@@ -43,7 +43,7 @@ export function savedName(sequence: number, sender: bigint): string {
  * messages (exit 0) or the hub closes the connection (throws).
  */
 export async function listen(
-  client: Client,
+  client: HubClient,
   stdout: Output,
   options: ListenOptions,
 ): Promise<number> {
@@ -79,7 +79,7 @@ export async function listen(
  */
 async function saver(
   dir: string,
-): Promise<(message: Message) => Promise<string>> {
+): Promise<(message: Received) => Promise<string>> {
   try {
     await Deno.mkdir(dir, { recursive: true });
   } catch (error) {

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Client } from "../../client/mod.ts";
+import type { HubClient } from "./_hub_client.ts";
 import type { Output } from "./_io.ts";
 
 /** What `ping` measures and how it reports. */
@@ -106,9 +106,25 @@ export function pingJson(summary: PingSummary, label: string): string {
  * Measures `options.count` round trips and prints them; resolves to the
  * exit code, 0. A hub that stops answering fails the PING in flight (the
  * client's own liveness timer, or the connection closing).
+ *
+ * @example
+ * ```ts
+ * import { ping } from "./_ping.ts";
+ * import { Output } from "./_io.ts";
+ * import { connect } from "../../client/mod.ts";
+ * import { serve } from "../../hub/mod.ts";
+ * await using hub = await serve({ port: 0 });
+ * await using client = await connect({ port: hub.addr.port });
+ * const lines: string[] = [];
+ * const stdout = new Output({
+ *   write: (p) => (lines.push(new TextDecoder().decode(p)), Promise.resolve(p.length)),
+ * });
+ * await ping(client, stdout, { count: 2, json: true, label: "hub" });
+ * if (JSON.parse(lines[0]!).count !== 2) throw new Error(lines[0]);
+ * ```
  */
 export async function ping(
-  client: Client,
+  client: HubClient,
   stdout: Output,
   options: PingOptions,
 ): Promise<number> {

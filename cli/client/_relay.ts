@@ -5,7 +5,7 @@
  * @module
  */
 import { toBytes } from "@std/streams/to-bytes";
-import type { Client, RelayReceipt } from "../../client/mod.ts";
+import type { HubClient, Receipt } from "./_hub_client.ts";
 import { HEADER_SIZE, MAX_BODY } from "../../protocol/mod.ts";
 import { Output, type Writer } from "./_io.ts";
 
@@ -85,11 +85,11 @@ function group(n: number): string {
  * of the body written to the socket so far; otherwise nothing is printed.
  */
 export async function relayWithProgress(
-  client: Client,
+  client: HubClient,
   ids: readonly bigint[],
   body: Uint8Array,
   stderr: Writer,
-): Promise<RelayReceipt> {
+): Promise<Receipt> {
   if (body.length < PROGRESS_THRESHOLD || stderr.isTerminal?.() !== true) {
     return await client.relayWithReceipt(ids, body);
   }

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { Client } from "../../client/mod.ts";
+import type { HubClient } from "./_hub_client.ts";
 import { ProtocolError, TextParser } from "../../protocol/mod.ts";
 import { type ClientIo, describeError, messageText, Output } from "./_io.ts";
 import {
@@ -28,7 +28,7 @@ const CLEAR_LINE = "\r\x1b[K";
  * closed on return.
  */
 export async function runSession(
-  client: Client,
+  client: HubClient,
   io: ClientIo,
   label: string,
 ): Promise<number> {
@@ -119,7 +119,7 @@ export async function runSession(
 
 /** Prints messages until the client closes; resolves to a fatal error, if any. */
 async function printMessages(
-  client: Client,
+  client: HubClient,
   stdout: Output,
   terminal: boolean,
 ): Promise<unknown> {
