@@ -232,7 +232,7 @@ Deno.test("msghub client --tls --ca-cert against msghub hub --tls-cert --tls-key
 
   const usage = await run(["client", "--ca-cert", certs.caPath, "identity"]);
   assertEquals(usage.code, 2);
-  assertStringIncludes(usage.stderr, "Option --ca-cert needs --tls");
+  assertStringIncludes(usage.stderr, "option --ca-cert needs --tls");
 });
 
 Deno.test("msghub hub with half a key pair, or a key that is not one, does not start", async () => {

@@ -1,4 +1,4 @@
-import { assertEquals, assertMatch } from "../_assert.ts";
+import { assert, assertEquals, assertMatch } from "../_assert.ts";
 import { NO_NATS } from "../_nats.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
@@ -45,4 +45,43 @@ Deno.test({
     assertMatch(stdout, /^delivered\s+30,000 msgs /m);
     assertMatch(stdout, /^undelivered\s+0 \(of 30,000 expected\)/m);
   },
+});
+
+Deno.test("msghub bench --json prints one JSON object on stdout", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN, "bench", "--count", "200", "--json"],
+    stdin: "null",
+  }).output();
+  const stdout = new TextDecoder().decode(out.stdout);
+  assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
+  const lines = stdout.split("\n");
+  assertEquals(lines.length, 2, stdout);
+  const result: unknown = JSON.parse(lines[0]!);
+  assert(typeof result === "object" && result !== null, lines[0]);
+  const { delivered, undelivered } = result as Record<string, unknown>;
+  assertEquals([delivered, undelivered], [200, 0]);
+});
+
+Deno.test("msghub bench usage errors are one line and a pointer to --help", async () => {
+  const cases: Array<[string[], string]> = [
+    [["--bogus"], 'unknown option: "--bogus"'],
+    [["--preset", "x"], 'invalid --preset: "x", expected a, b, c or d'],
+    [
+      ["--count", "5", "--duration", "1s"],
+      "options --count and --duration exclude each other",
+    ],
+    [["extra"], 'unexpected argument: "extra"'],
+  ];
+  for (const [args, problem] of cases) {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", MAIN, "bench", ...args],
+      stdin: "null",
+    }).output();
+    assertEquals(out.code, 2, args.join(" "));
+    assertEquals(
+      new TextDecoder().decode(out.stderr),
+      `msghub bench: ${problem}; run msghub bench --help\n`,
+    );
+    assertEquals(out.stdout.length, 0);
+  }
 });

@@ -1,12 +1,12 @@
-import { connect } from "../client/mod.ts";
-import { serve } from "../hub/mod.ts";
-import { text } from "./_helpers.ts";
+import { connect } from "../../client/mod.ts";
+import { serve } from "../../hub/mod.ts";
+import { text } from "../_helpers.ts";
 import {
   assert,
   assertEquals,
   assertStringIncludes,
-} from "./_client_helpers.ts";
-import { nextMessage, run, Running } from "./_cli_client_helpers.ts";
+} from "../_client_helpers.ts";
+import { nextMessage, run, Running } from "./_client_helpers.ts";
 
 Deno.test("client identity prints the id", async () => {
   await using hub = await serve({ port: 0 });
@@ -161,25 +161,42 @@ Deno.test("--help at every level prints usage and exits 0", async () => {
   assertStringIncludes(text(relay.stdout), "relay IDS [TEXT...]");
 });
 
-Deno.test("usage errors exit 2 with the problem and usage on stderr", async () => {
-  const cases: Array<[string[], string]> = [
-    [["relay"], "Missing IDS"],
-    [["relay", "2,x", "hi"], "Bad ids"],
-    [["frobnicate"], 'Unknown command: "frobnicate"'],
-    [["constructor"], 'Unknown command: "constructor"'],
-    [["--port", "nope", "identity"], "Invalid --port"],
-    [["--bogus", "identity"], 'Unknown option: "--bogus"'],
-    [["identity", "extra"], 'Unexpected argument: "extra"'],
-    [["echo", "--count", "2", "x"], "--count applies to listen only"],
-    [["listen", "--count", "0"], "Invalid --count"],
+Deno.test("usage errors exit 2 with one line: the problem and where the help is", async () => {
+  const cases: Array<[string[], string, string]> = [
+    [["relay"], "missing IDS", "relay"],
+    [["relay", "2,x", "hi"], "bad ids", "relay"],
+    [["frobnicate"], 'unknown command: "frobnicate"', ""],
+    [["constructor"], 'unknown command: "constructor"', ""],
+    [["--port", "nope", "identity"], "invalid --port", "identity"],
+    [["--bogus", "identity"], 'unknown option: "--bogus"', "identity"],
+    [["identity", "extra"], 'unexpected argument: "extra"', "identity"],
+    [
+      ["echo", "--count", "2", "x"],
+      "option --count applies to listen and ping only",
+      "echo",
+    ],
+    [["listen", "--count", "0"], "invalid --count", "listen"],
+    [["help", "bogus"], 'unknown command: "bogus"', ""],
   ];
-  for (const [args, problem] of cases) {
+  for (const [args, problem, command] of cases) {
     const out = await run(args);
     assertEquals(out.code, 2, args.join(" "));
-    assertStringIncludes(out.stderr, problem);
-    assertStringIncludes(out.stderr, "Usage: msghub client");
+    const help = command === "" ? "msghub client" : `msghub client ${command}`;
+    assert(
+      out.stderr.startsWith(`msghub client: ${problem}`),
+      `${args.join(" ")}: ${out.stderr}`,
+    );
+    assert(
+      out.stderr.endsWith(`; run ${help} --help\n`),
+      `${args.join(" ")}: ${out.stderr}`,
+    );
+    assertEquals(out.stderr.split("\n").length, 2, "one line");
     assertEquals(text(out.stdout), "");
   }
+  assertEquals(
+    (await run(["--bogus"])).stderr,
+    'msghub client: unknown option: "--bogus"; run msghub client --help\n',
+  );
 });
 
 Deno.test("an unreachable hub is one line on stderr and exit 1", async () => {

@@ -6,12 +6,15 @@
  * @module
  */
 import type { LineEditor, ScreenOp } from "./_line_editor.ts";
-import { Output, type Writer } from "./_client_io.ts";
+import { Output, type Writer } from "./_io.ts";
 
 /** Standard input as a terminal session needs it; `Deno.stdin` fits. */
 export interface TerminalInput {
+  /** The bytes typed. */
   readonly readable: ReadableStream<Uint8Array>;
+  /** Whether this is a terminal. */
   isTerminal(): boolean;
+  /** Raw mode on (every key as typed, no echo) or off. */
   setRaw(mode: boolean): void;
 }
 
@@ -66,6 +69,7 @@ export class Terminal {
   /** The first write that failed (the terminal went away), if any. */
   failure: unknown = null;
 
+  /** Wraps the terminal's two ends; the mode is untouched until `enterRaw`. */
   constructor(input: TerminalInput, output: Writer) {
     this.#input = input;
     this.#output = new Output(output);

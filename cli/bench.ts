@@ -1,4 +1,10 @@
-/** `msghub bench`: a load generator for a msghub hub or a nats-server. */
+/**
+ * `msghub bench`: a load generator for a msghub hub or a nats-server. This
+ * file turns flags into a run and prints the result; the engine is
+ * `bench/` (`bench/mod.ts`).
+ *
+ * @module
+ */
 import { MAX_BODY, MAX_RECEIVERS } from "../protocol/mod.ts";
 import {
   type Address,
@@ -35,6 +41,7 @@ import {
   stringFlag,
   UsageError,
 } from "./flags.ts";
+import { usageLine } from "./usage.ts";
 
 /** The help text of `msghub bench`. */
 export const BENCH_USAGE = `Usage: msghub bench [options]
@@ -85,7 +92,7 @@ Throughput counts delivered messages. Latency is measured on every message
 whose body has room for a timestamp (3 bytes or more).`;
 
 /** Everything a bench run needs, resolved from the flags. */
-export interface BenchOptions {
+interface BenchOptions {
   /** What to send, how fast, and for how long. */
   workload: Workload;
   /** The NATS server to drive, or a hub's address, or `null` to start a hub. */
@@ -143,7 +150,7 @@ function shapeOf(flags: ParsedFlags): Shape {
 }
 
 /** Parses `msghub bench` flags; `null` means --help. */
-export function benchOptions(args: string[]): BenchOptions | null {
+function benchOptions(args: string[]): BenchOptions | null {
   const flags = parseFlags(args, {
     string: [
       "host",
@@ -241,14 +248,23 @@ function progressPrinter(json: boolean): {
   };
 }
 
-/** Runs `msghub bench ARGS`; resolves to the exit code. */
+/**
+ * Runs `msghub bench ARGS`; resolves to the exit code: 0 when every
+ * message arrived, 1 otherwise or when the run failed, 2 on a usage error.
+ *
+ * @example A short run against a hub of its own
+ * ```ts ignore
+ * import { benchCommand } from "./bench.ts";
+ * Deno.exit(await benchCommand(["--count", "1000", "--json"]));
+ * ```
+ */
 export async function benchCommand(args: string[]): Promise<number> {
   let options: BenchOptions | null;
   try {
     options = benchOptions(args);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    console.error(`msghub bench: ${error.message}\n\n${BENCH_USAGE}`);
+    console.error(usageLine("msghub bench", error));
     return 2;
   }
   if (options === null) {

@@ -5,9 +5,9 @@
  * @module
  */
 import { toBytes } from "@std/streams/to-bytes";
-import type { Client, RelayReceipt } from "../client/mod.ts";
-import { HEADER_SIZE, MAX_BODY } from "../protocol/mod.ts";
-import { Output, type Writer } from "./_client_io.ts";
+import type { HubClient, Receipt } from "./_hub_client.ts";
+import { HEADER_SIZE, MAX_BODY } from "../../protocol/mod.ts";
+import { Output, type Writer } from "./_io.ts";
 
 /** Bodies from this size up show progress on a terminal. */
 export const PROGRESS_THRESHOLD = 256 * 1024;
@@ -65,7 +65,7 @@ function checkSize(size: number): void {
  *
  * @example
  * ```ts
- * import { progressLine } from "./_client_relay.ts";
+ * import { progressLine } from "./_relay.ts";
  * const line = progressLine(262_144, 1_048_576);
  * if (line !== "sent 262,144 / 1,048,576 bytes (25%)") throw new Error(line);
  * ```
@@ -85,11 +85,11 @@ function group(n: number): string {
  * of the body written to the socket so far; otherwise nothing is printed.
  */
 export async function relayWithProgress(
-  client: Client,
+  client: HubClient,
   ids: readonly bigint[],
   body: Uint8Array,
   stderr: Writer,
-): Promise<RelayReceipt> {
+): Promise<Receipt> {
   if (body.length < PROGRESS_THRESHOLD || stderr.isTerminal?.() !== true) {
     return await client.relayWithReceipt(ids, body);
   }

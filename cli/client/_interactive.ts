@@ -6,14 +6,9 @@
  *
  * @module
  */
-import type { Client } from "../client/mod.ts";
-import { ProtocolError, TextParser } from "../protocol/mod.ts";
-import {
-  type ClientIo,
-  describeError,
-  messageText,
-  Output,
-} from "./_client_io.ts";
+import type { HubClient } from "./_hub_client.ts";
+import { ProtocolError, TextParser } from "../../protocol/mod.ts";
+import { type ClientIo, describeError, messageText, Output } from "./_io.ts";
 import { KeyDecoder } from "./_keys.ts";
 import { LineEditor } from "./_line_editor.ts";
 import {
@@ -57,7 +52,7 @@ export function canEdit(io: ClientIo): io is InteractiveIo {
  * mode on return, and the client is closed.
  */
 export async function runInteractive(
-  client: Client,
+  client: HubClient,
   io: InteractiveIo,
   label: string,
 ): Promise<number> {
@@ -170,7 +165,7 @@ export async function runInteractive(
 
 /** Prints messages until the client closes; resolves to a fatal error, if any. */
 async function printMessages(
-  client: Client,
+  client: HubClient,
   show: (text: string) => void,
 ): Promise<unknown> {
   try {

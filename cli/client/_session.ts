@@ -2,24 +2,19 @@
  * The `msghub client` session: commands in the text dialect's words are read
  * from stdin, sent over the binary dialect, and answered in order; relayed
  * messages are printed as they arrive. On a terminal it hands over to the
- * line-editing session of `client_interactive.ts`; piped, it stays plain.
+ * line-editing session of `_interactive.ts`; piped, it stays plain.
  *
  * @module
  */
-import type { Client } from "../client/mod.ts";
-import { ProtocolError, TextParser } from "../protocol/mod.ts";
-import {
-  type ClientIo,
-  describeError,
-  messageText,
-  Output,
-} from "./_client_io.ts";
+import type { HubClient } from "./_hub_client.ts";
+import { ProtocolError, TextParser } from "../../protocol/mod.ts";
+import { type ClientIo, describeError, messageText, Output } from "./_io.ts";
 import {
   type Answer,
   isConnectionEnd,
   sendCommand,
 } from "./_session_commands.ts";
-import { canEdit, runInteractive } from "./client_interactive.ts";
+import { canEdit, runInteractive } from "./_interactive.ts";
 
 export { SESSION_HELP } from "./_session_commands.ts";
 
@@ -33,7 +28,7 @@ const CLEAR_LINE = "\r\x1b[K";
  * closed on return.
  */
 export async function runSession(
-  client: Client,
+  client: HubClient,
   io: ClientIo,
   label: string,
 ): Promise<number> {
@@ -124,7 +119,7 @@ export async function runSession(
 
 /** Prints messages until the client closes; resolves to a fatal error, if any. */
 async function printMessages(
-  client: Client,
+  client: HubClient,
   stdout: Output,
   terminal: boolean,
 ): Promise<unknown> {

@@ -3,15 +3,15 @@
  * through the terminal encoding and a virtual terminal, so the assertions
  * are about what a person would see.
  */
-import type { Key, KeyName } from "../cli/_keys.ts";
+import type { Key, KeyName } from "../../cli/client/_keys.ts";
 import {
   type EditorEvent,
   LineEditor,
   type LineEditorOptions,
   printable,
-} from "../cli/_line_editor.ts";
-import { encodeOps } from "../cli/_terminal.ts";
-import { assertEquals } from "./_assert.ts";
+} from "../../cli/client/_line_editor.ts";
+import { encodeOps } from "../../cli/client/_terminal.ts";
+import { assertEquals } from "../_assert.ts";
 import { VirtualTerminal } from "./_vt.ts";
 
 const WORDS = ["echo", "help", "identity", "list", "quit", "relay"];

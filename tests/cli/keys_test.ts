@@ -1,6 +1,6 @@
 /** The decoder of terminal input into keys. */
-import { type Key, KeyDecoder, type KeyName } from "../cli/_keys.ts";
-import { assertEquals } from "./_assert.ts";
+import { type Key, KeyDecoder, type KeyName } from "../../cli/client/_keys.ts";
+import { assertEquals } from "../_assert.ts";
 
 const encoder = new TextEncoder();
 

@@ -4,8 +4,8 @@
  *
  * @module
  */
-import type { Client, Message } from "../client/mod.ts";
-import type { Output } from "./_client_io.ts";
+import type { HubClient, Received } from "./_hub_client.ts";
+import type { Output } from "./_io.ts";
 import { identityJson, messageJson, savedJson } from "./_json.ts";
 
 /** How `listen` reports what it receives. */
@@ -28,7 +28,7 @@ const SAVED_NAME = /^([0-9]+)-from-[0-9]+\.bin$/;
  *
  * @example
  * ```ts
- * import { savedName } from "./_client_listen.ts";
+ * import { savedName } from "./_listen.ts";
  * if (savedName(1, 3n) !== "000001-from-3.bin") throw new Error("Wrong name");
  * ```
  */
@@ -43,7 +43,7 @@ export function savedName(sequence: number, sender: bigint): string {
  * messages (exit 0) or the hub closes the connection (throws).
  */
 export async function listen(
-  client: Client,
+  client: HubClient,
   stdout: Output,
   options: ListenOptions,
 ): Promise<number> {
@@ -79,7 +79,7 @@ export async function listen(
  */
 async function saver(
   dir: string,
-): Promise<(message: Message) => Promise<string>> {
+): Promise<(message: Received) => Promise<string>> {
   try {
     await Deno.mkdir(dir, { recursive: true });
   } catch (error) {

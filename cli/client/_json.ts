@@ -4,13 +4,15 @@
  *
  * @module
  */
-import type { Message } from "../client/mod.ts";
+import type { Receipt, Received } from "./_hub_client.ts";
 
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /** A body as JSON carries it: text when it is UTF-8, base64 otherwise. */
 export interface JsonBody {
+  /** The body as text, or in base64. */
   body: string;
+  /** How `body` is written. */
   encoding: "utf8" | "base64";
 }
 
@@ -42,7 +44,7 @@ export function jsonBody(body: Uint8Array): JsonBody {
  * if (line !== '{"sender":"3","body":"hi","encoding":"utf8"}') throw new Error(line);
  * ```
  */
-export function messageJson(message: Message): string {
+export function messageJson(message: Received): string {
   return JSON.stringify({
     sender: String(message.sender),
     ...jsonBody(message.body),
@@ -63,7 +65,39 @@ export function idsJson(ids: readonly bigint[]): string {
 }
 
 /**
- * The first line of `listen --json`: `{"id":"5"}`, this client's id.
+ * What the hub echoed: `{"body":"hi","encoding":"utf8"}`.
+ *
+ * @example
+ * ```ts
+ * import { echoJson } from "./_json.ts";
+ * const line = echoJson(new TextEncoder().encode("hi"));
+ * if (line !== '{"body":"hi","encoding":"utf8"}') throw new Error(line);
+ * ```
+ */
+export function echoJson(body: Uint8Array): string {
+  return JSON.stringify(jsonBody(body));
+}
+
+/**
+ * A relay's receipt: `{"delivered":1,"unknown":["99"]}`.
+ *
+ * @example
+ * ```ts
+ * import { receiptJson } from "./_json.ts";
+ * const line = receiptJson({ delivered: 1, unknown: [99n] });
+ * if (line !== '{"delivered":1,"unknown":["99"]}') throw new Error(line);
+ * ```
+ */
+export function receiptJson(receipt: Receipt): string {
+  return JSON.stringify({
+    delivered: receipt.delivered,
+    unknown: receipt.unknown.map(String),
+  });
+}
+
+/**
+ * This client's id, for `identity --json` and the first line of
+ * `listen --json`: `{"id":"5"}`.
  *
  * @example
  * ```ts

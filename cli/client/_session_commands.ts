@@ -5,12 +5,15 @@
  *
  * @module
  */
-import { type Client, ConnectionClosedError, HubError } from "../client/mod.ts";
+import { ConnectionClosedError, HubError } from "../../client/mod.ts";
+import type { HubClient } from "./_hub_client.ts";
 import {
   formatList,
   formatRelayed,
   type TextCommand,
-} from "../protocol/mod.ts";
+} from "../../protocol/mod.ts";
+
+export type { TextCommand };
 
 /** The answer to `help` in a session. */
 export const SESSION_HELP =
@@ -31,6 +34,7 @@ export type Answer = Array<Uint8Array | string>;
 
 /** A command line that is answered without asking the hub. */
 export class CommandError extends Error {
+  /** Makes the error; `message` is printed after `msghub: `. */
   constructor(message: string) {
     super(message);
     this.name = "CommandError";
@@ -39,7 +43,7 @@ export class CommandError extends Error {
 
 /** Sends one command and resolves to its answer. */
 export function sendCommand(
-  client: Client,
+  client: HubClient,
   command: TextCommand,
 ): Promise<Answer> {
   switch (command.type) {

@@ -48,7 +48,9 @@ export type EditorEvent =
 
 /** The answer to one key. */
 export interface EditResult {
+  /** What to draw, in order. */
   ops: ScreenOp[];
+  /** A finished line, the end of input or an interrupt; `null` while editing. */
   event: EditorEvent | null;
 }
 
@@ -94,6 +96,7 @@ export class LineEditor {
   /** The line being typed, kept while older lines are shown. */
   #draft: string[] = [];
 
+  /** Makes an editor, idle until {@linkcode LineEditor.begin}. */
   constructor(options: LineEditorOptions = {}) {
     this.#columns = options.columns ?? 80;
     this.#historyLimit = options.historyLimit ?? 1000;

@@ -1,10 +1,16 @@
-/** Output and error wording shared by `msghub client` and its session. */
+/**
+ * Output and error wording shared by `msghub client`'s commands and its
+ * sessions: the streams it writes to, one serialised writer per stream, and
+ * one line per failure.
+ *
+ * @module
+ */
 import {
   ConnectError,
   ConnectionClosedError,
   HubError,
-  type Message,
-} from "../client/mod.ts";
+} from "../../client/mod.ts";
+import type { Received } from "./_hub_client.ts";
 
 /** Something bytes can be written to; `Deno.stdout` fits. */
 export interface Writer {
@@ -40,6 +46,7 @@ export class Output {
   #writer: Writer;
   #tail: Promise<void> = Promise.resolve();
 
+  /** Makes the output of `writer`; nothing else should write to it. */
   constructor(writer: Writer) {
     this.#writer = writer;
   }
@@ -69,8 +76,17 @@ async function writeAll(writer: Writer, bytes: Uint8Array): Promise<void> {
   while (rest.length > 0) rest = rest.subarray(await writer.write(rest));
 }
 
-/** `message from 1: ` followed by the body as text, or a note when binary. */
-export function messageText(message: Message): string {
+/**
+ * `message from 1: ` followed by the body as text, or a note when binary.
+ *
+ * @example
+ * ```ts
+ * import { messageText } from "./_io.ts";
+ * const line = messageText({ sender: 1n, body: new Uint8Array([0xff]) });
+ * if (line !== "message from 1: <1 bytes, binary>") throw new Error(line);
+ * ```
+ */
+export function messageText(message: Received): string {
   let text: string;
   try {
     text = utf8.decode(message.body);
@@ -80,7 +96,17 @@ export function messageText(message: Message): string {
   return `message from ${message.sender}: ${text}`;
 }
 
-/** One line about a failure, for `msghub: ...` on stderr: no stack trace. */
+/**
+ * One line about a failure, for `msghub: ...` on stderr: no stack trace.
+ *
+ * @example
+ * ```ts
+ * import { describeError } from "./_io.ts";
+ * import { HubError } from "../../client/mod.ts";
+ * const line = describeError(new HubError(7, "unauthorized"));
+ * if (line !== "hub error 7: unauthorized") throw new Error(line);
+ * ```
+ */
 export function describeError(error: unknown): string {
   if (error instanceof HubError) {
     return `hub error ${error.code}: ${error.message}`;

@@ -3,10 +3,10 @@
  * or keep it running and read its stdout line by line.
  */
 import { TextLineStream } from "@std/streams/text-line-stream";
-import type { Message } from "../client/mod.ts";
-import { deadline } from "./_helpers.ts";
+import type { Message } from "../../client/mod.ts";
+import { deadline } from "../_helpers.ts";
 
-const ROOT = new URL("..", import.meta.url);
+const ROOT = new URL("../..", import.meta.url);
 const encoder = new TextEncoder();
 
 /** What a finished `msghub client` run left. */

@@ -4,13 +4,14 @@
  * typed. The pty comes from `script` (util-linux) or python3's `pty`
  * module; without either the test is ignored, saying why.
  */
-import { connect } from "../client/mod.ts";
-import { serve } from "../hub/mod.ts";
-import { deadline } from "./_helpers.ts";
-import { assert, assertEquals, assertMatch } from "./_assert.ts";
+import { connect } from "../../client/mod.ts";
+import { serve } from "../../hub/mod.ts";
+import { deadline } from "../_helpers.ts";
+import { assert, assertEquals, assertMatch } from "../_assert.ts";
+import { WebSocketTestPeer } from "../_ws_test_peer.ts";
 import { VirtualTerminal } from "./_vt.ts";
 
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
+const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 const PYTHON_PTY =
   "import os, pty, sys; sys.exit(os.waitstatus_to_exitcode(pty.spawn(sys.argv[1:])))";
 
@@ -135,7 +136,9 @@ class PtySession implements AsyncDisposable {
 }
 
 const pty = await findPty();
-if (typeof pty === "string") console.log(`cli_client_pty_test ignored: ${pty}`);
+if (typeof pty === "string") {
+  console.log(`tests/cli/client_pty_test ignored: ${pty}`);
+}
 
 Deno.test({
   name:
@@ -269,5 +272,50 @@ Deno.test({
     } finally {
       await Deno.remove(file);
     }
+  },
+});
+
+Deno.test({
+  name: "an interactive session works with --url ws://",
+  ignore: typeof pty === "string",
+  async fn() {
+    if (typeof pty === "string") return;
+    await using hub = await serve({ port: 0 });
+    await using peer = new WebSocketTestPeer(hub.addr.port);
+    await using sender = await connect({ port: hub.addr.port });
+    const from = await sender.identity();
+    const url = peer.url("/chat");
+    const client = [Deno.execPath(), "run", "-A", MAIN, "client", "--url", url];
+    await using session = new PtySession(pty(client.map(quote).join(" ")));
+    const prompt = (line: string) => (screen: VirtualTerminal) =>
+      screen.currentLine === `msghub> ${line}`;
+    await session.until(prompt(""), "the prompt");
+    const banner = session.screen.lines.find((line) =>
+      line.startsWith("connected")
+    ) ?? "";
+    const match = /^connected to (\S+) as client (\d+);/.exec(banner);
+    assert(match !== null, `banner: ${banner}`);
+    assertEquals(match[1], url);
+    const id = match[2]!;
+    await session.type("identity\r");
+    await session.until(
+      (screen) => screen.lines.includes(`identity ${id}`) && prompt("")(screen),
+      "the answer to identity",
+    );
+    await sender.relay([BigInt(id)], "over the bridge");
+    await session.until(
+      (screen) =>
+        screen.lines.includes(`message from ${from}: over the bridge`),
+      "the message",
+    );
+    await session.type(`relay ${from} back\r`);
+    await session.until(
+      (screen) => screen.lines.includes("relayed 1") && prompt("")(screen),
+      "the relay",
+    );
+    const back = await deadline(sender.messages().next(), 20_000, "relay");
+    assertEquals(new TextDecoder().decode(back.value?.body), "back");
+    await session.type("\x04");
+    assertEquals(await session.exit(), 0);
   },
 });
