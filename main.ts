@@ -6,7 +6,7 @@
  */
 import { benchCommand } from "./cli/bench.ts";
 import { clientCommand } from "./cli/client/mod.ts";
-import { hubCommand } from "./cli/hub_command.ts";
+import { hubCommand } from "./cli/hub/mod.ts";
 import { usageLine } from "./cli/usage.ts";
 import denoJson from "./deno.json" with { type: "json" };
 

@@ -40,7 +40,7 @@ import {
   sizeFlag,
   stringFlag,
   UsageError,
-} from "./flags.ts";
+} from "../flags/mod.ts";
 import { usageLine } from "./usage.ts";
 
 /** The help text of `msghub bench`. */

@@ -7,8 +7,8 @@ import {
 } from "./_assert.ts";
 import { connect, ConnectError, HubError } from "../client/mod.ts";
 import { CloseReason, ConfigError, serve } from "../hub/mod.ts";
-import { hubOptions } from "../cli/hub_command.ts";
-import { UsageError } from "../cli/flags.ts";
+import { hubOptions } from "../cli/hub/mod.ts";
+import { UsageError } from "../flags/mod.ts";
 import { deadline, waitFor } from "./_helpers.ts";
 import { HubProcess, run } from "./_cli.ts";
 import { makeCerts } from "./_tls.ts";

@@ -15,7 +15,7 @@ import {
   parseFlags,
   stringFlag,
   UsageError,
-} from "../flags.ts";
+} from "../../flags/mod.ts";
 import type { Target } from "./_connect.ts";
 import { describeError } from "./_io.ts";
 import { isCommand } from "./_usage.ts";

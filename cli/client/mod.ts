@@ -13,7 +13,7 @@
  * @module
  */
 import { formatRelayed } from "../../protocol/mod.ts";
-import { UsageError } from "../flags.ts";
+import { UsageError } from "../../flags/mod.ts";
 import { usageLine } from "../usage.ts";
 import { connectTo } from "./_connect.ts";
 import {

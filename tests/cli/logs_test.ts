@@ -1,10 +1,15 @@
-import { assert, assertEquals, assertMatch, assertRejects } from "./_assert.ts";
-import { encodeFrame, ErrorCode, Kind } from "../protocol/mod.ts";
-import { createLogger } from "../cli/log.ts";
-import { hubOptions } from "../cli/hub_command.ts";
-import { UsageError } from "../cli/flags.ts";
-import { RawClient } from "./_helpers.ts";
-import { HubProcess } from "./_cli.ts";
+import {
+  assert,
+  assertEquals,
+  assertMatch,
+  assertRejects,
+} from "../_assert.ts";
+import { encodeFrame, ErrorCode, Kind } from "../../protocol/mod.ts";
+import { createLogger } from "../../cli/hub/log.ts";
+import { hubOptions } from "../../cli/hub/mod.ts";
+import { UsageError } from "../../flags/mod.ts";
+import { RawClient } from "../_helpers.ts";
+import { HubProcess } from "../_cli.ts";
 
 const EPOCH = () => new Date(0);
 

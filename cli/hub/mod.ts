@@ -13,7 +13,7 @@ import {
   type MetricsServer,
   serve,
   serveMetrics,
-} from "../hub/mod.ts";
+} from "../../hub/mod.ts";
 import {
   formatDefault,
   HUB_OPTION_KEYS,
@@ -22,20 +22,21 @@ import {
   optionHelp,
   optionSpec,
   optionSynopsis,
-} from "../hub/options.ts";
-import { optionName, parseOption } from "../hub/option_checks.ts";
+} from "../../hub/options.ts";
+import { optionName, parseOption } from "../../hub/option_checks.ts";
 import {
   type ParsedFlags,
   parseFlags,
   stringFlag,
   UsageError,
-} from "./flags.ts";
+} from "../../flags/mod.ts";
 import {
   createLogger,
   formatLine,
   type StderrSink,
   stderrSink,
 } from "./log.ts";
+import { usageLine } from "../usage.ts";
 
 /** The table's log levels are the logger's: checked when this compiles. */
 const LEVELS: readonly LogLevel[] = HUB_OPTIONS.logLevel.choices;
@@ -258,7 +259,7 @@ async function runHub(args: string[], sink: StderrSink): Promise<number> {
     options = await hubOptions(args, sink);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    console.error(`msghub hub: ${error.message}\n\n${HUB_USAGE}`);
+    console.error(usageLine("msghub hub", error));
     return 2;
   }
   if (options.help) {

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { HubLogger, LogFields, LogLevel } from "../hub/mod.ts";
+import type { HubLogger, LogFields, LogLevel } from "../../hub/mod.ts";
 
 export type { HubLogger, LogFields, LogLevel };
 

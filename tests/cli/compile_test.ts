@@ -4,9 +4,9 @@
  * downloads one, or takes `DENORT_BIN`. Where neither works the test is
  * ignored, and says why.
  */
-import { assertEquals, assertMatch } from "./_assert.ts";
+import { assertEquals, assertMatch } from "../_assert.ts";
 
-const root = new URL("..", import.meta.url).pathname;
+const root = new URL("../..", import.meta.url).pathname;
 const dir = await Deno.makeTempDir({ prefix: "msghub-compile-" });
 const binary = `${dir}/msghub`;
 

@@ -1,5 +1,5 @@
-import { assert, assertEquals, assertMatch } from "./_assert.ts";
-import { StderrSink } from "../cli/log.ts";
+import { assert, assertEquals, assertMatch } from "../_assert.ts";
+import { StderrSink } from "../../cli/hub/log.ts";
 
 Deno.test("log lines never wait on a slow stderr: past the backlog they are counted and reported", async () => {
   const written: string[] = [];
