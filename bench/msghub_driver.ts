@@ -18,7 +18,6 @@ import {
   readUntil,
 } from "./driver.ts";
 import { FrameWalker } from "./frame_walker.ts";
-import type { LatencyHistogram } from "./stats.ts";
 import type { Transport } from "./wire.ts";
 
 const IDENTITY = encodeFrame(Kind.Identity);
