@@ -111,7 +111,10 @@ function listen(): Deno.TcpListener {
 }
 
 async function dial(listener: Deno.TcpListener): Promise<Deno.TcpConn> {
-  return await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
+  return await Deno.connect({
+    hostname: "127.0.0.1",
+    port: listener.addr.port,
+  });
 }
 
 Deno.test("copyMasked XORs with the key at every alignment and length", () => {
