@@ -8,7 +8,8 @@
  *
  * Kept cheap for a load generator: a write masks its bytes into one
  * reusable buffer (grown to the largest write, never per message), and reads
- * hand out views of the read buffer (server frames are not masked).
+ * go through {@linkcode WsStreamReader}, which joins the payloads of plain
+ * frames in the read buffer itself and leaves the rest to `WsFrameParser`.
  *
  * @module
  */
@@ -20,12 +21,12 @@ import {
   writeWsHeader,
   wsAcceptKey,
   WsCloseCode,
-  WsFrameParser,
   wsHeaderSize,
   wsNewKey,
   WsOpcode,
 } from "../protocol/mod.ts";
 import { SerialWriter, type Wire, writeAll } from "./wire.ts";
+import { WsStreamReader } from "./ws_reader.ts";
 
 /** Most bytes of an upgrade response head we read before giving up. */
 const MAX_RESPONSE_HEAD = 8192;
@@ -132,12 +133,11 @@ export function copyMasked(
 class WsWire implements Wire {
   readonly transport = "ws" as const;
   #conn: Deno.TcpConn;
-  #parser: WsFrameParser;
+  #reader: WsStreamReader;
   #writer: SerialWriter;
   /** Bytes that came with the upgrade response: frames, read first. */
   #pending: Uint8Array | null;
   #sink: ((bytes: Uint8Array) => void) | null = null;
-  #peerClosed = false;
   #closed = false;
   /** Where writes are framed and masked; grown to the largest write. */
   #out = new Uint8Array(0);
@@ -147,21 +147,18 @@ class WsWire implements Wire {
     this.#conn = conn;
     this.#pending = pending;
     this.#writer = new SerialWriter();
-    this.#parser = new WsFrameParser({
-      onData: (payload) => this.#sink?.(payload),
-      onEnd: () => {},
+    this.#reader = new WsStreamReader({
+      onData: (bytes) => this.#sink?.(bytes),
       onPing: (payload) => {
         // The view dies with the call: the pong is encoded now.
         this.#writeRaw(encodeWsPong(payload, { mask: this.#newKey() }));
       },
-      onPong: () => {},
       onClose: () => {
-        this.#peerClosed = true;
         this.#writeRaw(encodeWsClose(WsCloseCode.Normal, "", {
           mask: this.#newKey(),
         }));
       },
-    }, { role: "client", maxMessage: Number.MAX_SAFE_INTEGER });
+    });
   }
 
   read(buf: Uint8Array): Promise<number | null> {
@@ -175,14 +172,14 @@ class WsWire implements Wire {
   }
 
   unwrap(chunk: Uint8Array, sink: (bytes: Uint8Array) => void): boolean {
-    if (this.#peerClosed) return false;
+    if (this.#reader.closed) return false;
     this.#sink = sink;
     try {
-      this.#parser.parse(chunk);
+      this.#reader.feed(chunk);
     } finally {
       this.#sink = null;
     }
-    return !this.#peerClosed;
+    return !this.#reader.closed;
   }
 
   write(bytes: Uint8Array): Promise<void> {
