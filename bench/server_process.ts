@@ -14,6 +14,10 @@ export const SERVER_CORE = 0;
 export const GENERATOR_CORE = 1;
 /** Lines of a server's output kept for diagnostics. */
 const KEEP_LINES = 40;
+/** First lines of a server's output kept for diagnostics. */
+const HEAD_LINES = 3;
+/** Last lines of a server's output shown when it fails to start. */
+const TAIL_LINES = 10;
 
 /** A running server; stop it, or `await using` it. */
 export interface ServerProcess extends AsyncDisposable {
@@ -106,6 +110,9 @@ export async function startServer(
     stderr: "piped",
   }).spawn();
   const lines: string[] = [];
+  /** The first lines too: where a usage error is, before the usage text. */
+  const head: string[] = [];
+  let seen = 0;
   let address: Address | null = null;
   let wsAddress: Address | null = null;
   let announce: () => void = () => {};
@@ -121,6 +128,8 @@ export async function startServer(
     const reader = stream.pipeThrough(new TextDecoderStream())
       .pipeThrough(splitter);
     for await (const line of reader) {
+      if (head.length < HEAD_LINES) head.push(line);
+      seen++;
       lines.push(line);
       if (lines.length > KEEP_LINES) lines.shift();
       if (!ready) continue;
@@ -167,12 +176,17 @@ export async function startServer(
   };
   if (outcome !== "ready" || address === null) {
     await stop();
+    const output = seen <= HEAD_LINES + TAIL_LINES
+      ? `its output:\n${lines.slice(-seen).join("\n")}`
+      : `its output began with:\n${head.join("\n")}\n...and ended with:\n${
+        lines.slice(-TAIL_LINES).join("\n")
+      }`;
     throw new Error(
       `Cannot start ${options.command}: ${
         outcome === "late"
           ? `no ready line${wsReady === undefined ? "" : "s"} in time`
           : "it exited"
-      }; its output ended with:\n${lines.slice(-10).join("\n")}`,
+      }; ${output}`,
     );
   }
   return {

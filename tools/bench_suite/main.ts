@@ -160,10 +160,11 @@ async function bench(args: string[]): Promise<BenchResult> {
   }
   if (!isResult(parsed)) {
     const stderr = new TextDecoder().decode(out.stderr).trim().split("\n");
+    // The bench's own error line says most; a server's output may follow it.
+    const own = stderr.findIndex((line) => line.startsWith("msghub bench: "));
+    const shown = own < 0 ? stderr.slice(-3) : stderr.slice(own, own + 3);
     throw new Error(
-      `bench exited ${out.code} without figures: ${
-        stderr.slice(-3).join(" | ")
-      }`,
+      `bench exited ${out.code} without figures: ${shown.join(" | ")}`,
     );
   }
   return parsed;

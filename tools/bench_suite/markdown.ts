@@ -295,6 +295,11 @@ export function renderBenchmarks(report: SuiteReport): string {
     row === null || row === undefined || row.serverPeakRssKiB === 0
       ? "n/a"
       : `${(row.serverPeakRssKiB / 1024).toFixed(1)} MiB`;
+  const wsRounds = `${report.wsRounds} round${
+    report.wsRounds === 1 ? "" : "s"
+  }`;
+  const met = wsTargets(report.websocket);
+  const targets = met.length === 0 ? [] : [...met, ""];
   const lines = [
     "# Benchmarks",
     "",
@@ -322,7 +327,7 @@ export function renderBenchmarks(report: SuiteReport): string {
     } s without a delivery.`,
     `- CPU: generator and server CPU time from /proc/PID/stat (user + system), in percent of one core; "core busy" is the whole core's busy share from /proc/stat, which also counts the kernel's softirq work for loopback TCP that no process is charged for. At low load, a core far busier than its process shows other load on this shared machine. A run where the generator used >= ${SATURATED_PERCENT}% of its core, or its core was >= ${SATURATED_CORE_PERCENT}% busy, is flagged: the generator may have been the bottleneck there.`,
     `- ${report.rounds} rounds, interleaved (every workload against msghub, then NATS, then the next workload); tables show medians over rounds.`,
-    `- Over WebSocket (\`msghub bench --ws\`), every connection is upgraded with the generator's own RFC 6455 code (protocol/ws_*.ts): a batch goes out as one binary message (at most 1 MiB + 64 KiB each), masked with a fresh key into a reused buffer, and reads go through the frame parser in client role to the same walkers. The hub listens with \`--ws-port 0\`; nats-server gets \`websocket { port: -1, no_tls: true }\` (it picks the port) and speaks its usual protocol inside the messages. These runs come after the others in the first ${report.wsRounds} rounds only, to keep the suite short: their medians are of ${report.wsRounds} rounds.`,
+    `- Over WebSocket (\`msghub bench --ws\`), every connection is upgraded with the generator's own RFC 6455 code (protocol/ws_*.ts): a batch goes out as one binary message (at most 1 MiB + 64 KiB each), masked with a fresh key into a reused buffer, and reads go through the frame parser in client role to the same walkers. The hub listens with \`--ws-port 0\`; nats-server gets \`websocket { port: -1, no_tls: true }\` (it picks the port) and speaks its usual protocol inside the messages. These runs come after the others in the first ${wsRounds} only, to keep the suite short: their medians are of ${wsRounds}.`,
     "",
     "## Machine",
     "",
@@ -353,14 +358,13 @@ export function renderBenchmarks(report: SuiteReport): string {
     "",
     ...clusterTable(report.cluster),
     "",
-    `## Over WebSocket (medians of ${report.wsRounds} rounds)`,
+    `## Over WebSocket (medians of ${wsRounds})`,
     "",
     "The same generator and workloads, every connection over WebSocket; msghub's TCP figure is the throughput table's.",
     "",
     ...wsTable(report.websocket),
     "",
-    ...wsTargets(report.websocket),
-    "",
+    ...targets,
     "## Memory",
     "",
     `Peak RSS (VmHWM from /proc/PID/status) of a fresh server over workload c (1 MiB bodies), largest of ${report.rounds} rounds: msghub hub ${
