@@ -84,7 +84,7 @@ export class SerialWriter {
  * ```ts
  * import { tcpWire } from "./wire.ts";
  * using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
- * const dialing = Deno.connect(listener.addr);
+ * const dialing = Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
  * using accepted = await listener.accept();
  * const wire = tcpWire(await dialing);
  * await wire.write(new Uint8Array([1, 2, 3]));
