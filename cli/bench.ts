@@ -30,6 +30,7 @@ import {
   startCluster,
   startHub,
   summaryLines,
+  type Transport,
   type Workload,
 } from "../bench/mod.ts";
 import {
@@ -59,6 +60,11 @@ Options:
   --cluster          start nats-server (with JetStream) and two hubs in one
                      cluster, senders on one hub and receivers on the other:
                      every message crosses between hubs (not pinned)
+  --ws               connect over WebSocket: the same protocol in masked
+                     binary messages; a hub the bench starts gets
+                     --ws-port 0, and --port or --nats name the server's
+                     WebSocket port (nats-server: a websocket block with
+                     no_tls: true)
   --preset NAME      a standard workload, overridden by the options below:
                        a  ${PRESET_NOTES.a}
                        b  ${PRESET_NOTES.b}
@@ -103,6 +109,8 @@ interface BenchOptions {
   pinnedServer: boolean;
   /** Start a two-hub cluster: senders on one hub, receivers on the other. */
   cluster: boolean;
+  /** How the generator's connections reach the server. */
+  transport: Transport;
   /** An external server process to watch: its CPU use and peak RSS. */
   serverPid?: number;
   /** Silence after the last send that ends the settle, in ms. */
@@ -167,7 +175,7 @@ function benchOptions(args: string[]): BenchOptions | null {
       "server-pid",
       "settle",
     ],
-    boolean: ["help", "json", "pin", "server-pinned", "cluster"],
+    boolean: ["help", "json", "pin", "server-pinned", "cluster", "ws"],
     alias: { h: "help" },
   });
   if (flags.help === true) return null;
@@ -220,6 +228,7 @@ function benchOptions(args: string[]): BenchOptions | null {
     pin: flags.pin === true || (target === null && !cluster),
     pinnedServer: flags["server-pinned"] === true,
     cluster,
+    transport: flags.ws === true ? "ws" : "tcp",
     settleMs: durationFlag(flags, "settle") ?? DEFAULT_SETTLE_MS,
     json: flags.json === true,
   };
@@ -278,16 +287,21 @@ export async function benchCommand(args: string[]): Promise<number> {
   let result: BenchResult;
   const progress = progressPrinter(options.json);
   try {
+    const ws = options.transport === "ws";
+    // Over WebSocket, a hub started here is reached at its WebSocket port.
+    const at = (server: ServerProcess) =>
+      ws ? server.wsAddress! : server.address;
     if (options.cluster) {
-      cluster = await startCluster();
+      cluster = await startCluster({ ws });
       hub = cluster.receiverHub;
-    } else if (options.target === null) hub = await startHub(pinned);
+    } else if (options.target === null) hub = await startHub(pinned, { ws });
     const driver = options.target?.driver ?? msghubDriver;
     const serverPid = hub?.pid ?? options.serverPid;
     result = await runBench({
       driver,
-      address: options.target?.address ?? hub!.address,
-      ...(cluster === null ? {} : { senderAddress: cluster.senderHub.address }),
+      address: options.target?.address ?? at(hub!),
+      transport: options.transport,
+      ...(cluster === null ? {} : { senderAddress: at(cluster.senderHub) }),
       workload: options.workload,
       ...(serverPid === undefined ? {} : { serverPid }),
       // Cores are watched only when both sides are known to be pinned.
