@@ -4,7 +4,7 @@
  * the parser's refusals for frames a server may not send.
  */
 import { assert, assertEquals, assertThrows } from "../_assert.ts";
-import { concat, Random } from "../_ws_helpers.ts";
+import { concat, Random } from "../protocol/_ws_helpers.ts";
 import {
   encodeWsClose,
   encodeWsFrame,
