@@ -10,12 +10,13 @@ import {
   type ConnectionsResult,
   formatInt,
   formatMicros,
+  HUB_READY,
+  mainPath,
   NATS_READY,
   pinSelf,
   runConnections,
   type ScaleServer,
   type ServerProcess,
-  startHub,
   startServer,
 } from "../bench/mod.ts";
 import { intFlag, parseFlags, UsageError } from "../flags/mod.ts";
@@ -81,14 +82,39 @@ async function natsAvailable(): Promise<boolean> {
   }
 }
 
-function start(server: ScaleServer, pin: boolean): Promise<ServerProcess> {
-  return server === "msghub" ? startHub(pin) : startServer({
-    command: "nats-server",
-    args: ["-a", "127.0.0.1", "-p", "-1"],
-    stream: "stderr",
-    ready: NATS_READY,
-    pin,
-  });
+function start(
+  server: ScaleServer,
+  pin: boolean,
+  count: number,
+): Promise<ServerProcess> {
+  // As the other runs start it, but with room for every client and the lister.
+  const hub = [
+    "run",
+    "--allow-net",
+    mainPath(),
+    "hub",
+    "--port",
+    "0",
+    "--log-level",
+    "warn",
+    "--max-clients",
+    String(count + 1),
+  ];
+  return server === "msghub"
+    ? startServer({
+      command: Deno.execPath(),
+      args: hub,
+      stream: "stdout",
+      ready: HUB_READY,
+      pin,
+    })
+    : startServer({
+      command: "nats-server",
+      args: ["-a", "127.0.0.1", "-p", "-1"],
+      stream: "stderr",
+      ready: NATS_READY,
+      pin,
+    });
 }
 
 const mib = (kib: number) => `${(kib / 1024).toFixed(1)} MiB`;
@@ -127,9 +153,11 @@ export function connectionsLines(r: ConnectionsResult): string[] {
       `          ${mib(w.rssKiB)} RSS, ${
         formatInt(w.bytesPerConnection)
       } B per connection over idle, ${w.fds} fds${
-        w.listUs === null ? "" : `; list of ${formatInt(w.connected)} ids in ${
-          formatMicros(w.listUs.median)
-        } (slowest of 5 ${formatMicros(w.listUs.max)})`
+        w.listUs === null
+          ? ""
+          : `; list of ${formatInt(w.connected)} ids in ${
+            formatMicros(w.listUs.median)
+          } (slowest of 5 ${formatMicros(w.listUs.max)})`
       }`,
       `          left in ${formatInt(w.leaveMs)} ms: ${w.fdsAfter} fds, ${
         mib(w.rssAfterKiB)
@@ -163,14 +191,13 @@ export async function connectionsCommand(args: string[]): Promise<number> {
     ? ["msghub", "nats"]
     : ["msghub"];
   const results: Array<ConnectionsResult & { round: number }> = [];
-  const log = (line: string) =>
-    (opts.json ? console.error : console.log)(line);
+  const log = (line: string) => (opts.json ? console.error : console.log)(line);
   let ok = true;
   for (let round = 1; round <= opts.rounds; round++) {
     for (const server of servers) {
       let process: ServerProcess | null = null;
       try {
-        process = await start(server, pinned);
+        process = await start(server, pinned, opts.count);
         const result = await runConnections({
           server,
           address: process.address,
