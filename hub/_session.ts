@@ -16,6 +16,7 @@ import {
   FrameParser,
   HEADER_SIZE,
   isBinaryFirstByte,
+  isUtf8,
   Kind,
   MAX_LINE,
   type OutboundArena,
@@ -25,6 +26,8 @@ import {
   type TextCommand,
   TextParser,
   writeHeader,
+  WsCloseCode,
+  wsCloseCodeFor,
 } from "../protocol/mod.ts";
 import { formatList, formatRelayed, TEXT_HELP } from "../protocol/mod.ts";
 import { CloseReason } from "./close_reason.ts";
@@ -32,7 +35,11 @@ import type { HubConfig } from "./config.ts";
 import type { Fanout, Peer } from "./_fanout.ts";
 import type { HubCounters } from "./metrics.ts";
 import { Dialect, type HubLog, type Registry } from "./registry.ts";
-import type { SessionConn } from "./session_conn.ts";
+import {
+  HandshakeRefused,
+  type SessionConn,
+  type SessionFraming,
+} from "./session_conn.ts";
 
 /** The options a session reads, resolved once by the hub. */
 export type SessionConfig = Pick<
@@ -106,6 +113,8 @@ const DIRECT_READ = 64 * 1024;
 const LINGER_MS = 1000;
 
 const encoder = new TextEncoder();
+const WS_NORMAL = WsCloseCode.Normal;
+const WS_GOING_AWAY = WsCloseCode.GoingAway;
 const PING = new Uint8Array([Kind.Ping, 0, 0, 0, 0]);
 const PONG = new Uint8Array([Kind.Pong, 0, 0, 0, 0]);
 const AUTH_OK = new Uint8Array([Kind.AuthOk, 0, 0, 0, 0]);
@@ -181,6 +190,8 @@ export class Session implements Peer {
   #dialect: Dialect = Dialect.Unknown;
   #hub: SessionHost;
   #conn: SessionConn;
+  /** The conn's framing when it carries messages (WebSocket); null on TCP. */
+  #framing: SessionFraming | null;
   #state: State = State.Open;
   #reason: CloseReason | null = null;
   #detail: string | null = null;
@@ -218,6 +229,22 @@ export class Session implements Peer {
       limit: host.config.maxPending,
     });
     this.#acceptedAt = this.#lastRead = this.#progressAt = performance.now();
+    this.#framing = conn.framing ?? null;
+    this.#framing?.attach({
+      control: (frame) => {
+        if (this.#state === State.Open) this.#queueRaw(frame);
+      },
+      ended: (code, reason, detail) => {
+        if (this.#state !== State.Open) return;
+        this.#detail = detail;
+        this.#end(reason, undefined, code);
+      },
+    });
+  }
+
+  /** Whether the connection came over WebSocket: `"ws"`, else `"tcp"`. */
+  get transport(): "tcp" | "ws" {
+    return this.#framing === null ? "tcp" : "ws";
   }
 
   /** The dialect, once the first byte has arrived. */
@@ -255,6 +282,15 @@ export class Session implements Peer {
           ? direct
           : buf;
         const n = await this.#conn.read(into);
+        if (n === 0) {
+          // A message transport read frames without data: activity still.
+          this.#lastRead = performance.now();
+          this.#pings = 0;
+          if (this.#turnDue(this.#framing?.received ?? 0)) {
+            await this.#hub.turn();
+          }
+          continue;
+        }
         if (n === null) {
           this.#eof = true;
           if (this.#state === State.Open) this.#end(CloseReason.ClientClosed);
@@ -267,7 +303,7 @@ export class Session implements Peer {
           continue;
         }
         this.#lastRead = performance.now();
-        this.#hub.counters.bytesIn += n;
+        this.#hub.counters.bytesIn += this.#framing?.received ?? n;
         this.#pings = 0;
         if (into === buf) {
           this.#read(buf.subarray(0, n));
@@ -304,9 +340,14 @@ export class Session implements Peer {
    */
   async #handshake(): Promise<void> {
     try {
-      await this.#conn.handshake!();
+      await this.#conn.handshake!({ refused: this.refused });
     } catch (error) {
       if (this.#state !== State.Open) return;
+      if (error instanceof HandshakeRefused) {
+        // The refusal goes out, then the close, as after a fatal error.
+        this.#detail = error.message;
+        return this.#end(error.reason, error.response);
+      }
       // InvalidData is TLS turning the peer down; other socket errors mean it left.
       if (
         error instanceof Deno.errors.InvalidData || !isConnectionError(error)
@@ -387,7 +428,12 @@ export class Session implements Peer {
   }
 
   #choose(first: number): void {
-    if (isBinaryFirstByte(first)) {
+    const framed = this.#framing?.dialect;
+    if (
+      framed === undefined
+        ? isBinaryFirstByte(first)
+        : framed === Dialect.Binary
+    ) {
       this.#dialect = Dialect.Binary;
       const pool = this.#hub.pool;
       this.#frames = FrameParser.ranges(REQUEST_LIMITS, this.#onFrame, {
@@ -413,41 +459,87 @@ export class Session implements Peer {
    * (`OutboundQueue.fits`) make it a slow consumer: it gets ERROR 3 after
    * what is queued, and the bytes are dropped.
    */
-  send(bytes: Uint8Array): boolean {
+  send(bytes: Uint8Array, text = true): boolean {
     if (bytes.length > SMALL_REPLY) {
-      return this.sendRange(bytes, 0, bytes.length);
+      return this.sendRange(bytes, 0, bytes.length, 1, text);
     }
     // Small replies go into the arena, where back-to-back ones merge into
     // one range instead of each holding a buffer and a range of its own.
+    const framing = this.#framing;
+    if (framing !== null && this.#state === State.Open) {
+      // The message's header goes right before it: one range all the same.
+      const length = bytes.length;
+      const head = framing.headerSize(length);
+      if (!this.#fits(head + length)) return false;
+      const at = this.#hub.arena.claim(head + length);
+      const chunk = this.#hub.arena.chunk;
+      framing.writeHeader(chunk, at, length, this.#textMessage(text));
+      chunk.set(bytes, at + head);
+      this.queue.pushRange(chunk, at, at + head + length);
+      this.#hub.counters.framesOut++;
+      return true;
+    }
     const at = this.#hub.arena.claim(bytes.length);
     const chunk = this.#hub.arena.chunk;
     chunk.set(bytes, at);
     return this.sendRange(chunk, at, at + bytes.length);
   }
 
+  /** Whether a message to this client goes as a text message. */
+  #textMessage(text: boolean): boolean {
+    return text && this.#dialect === Dialect.Text;
+  }
+
   /**
    * Queues `bytes[start..end)`, as {@linkcode send} does, without a view:
-   * `frames` frames, for the counters.
+   * `frames` frames, for the counters. Over WebSocket the range is one
+   * message: a text message to a text client unless `text` is false (a
+   * block whose body is not UTF-8), a binary one to a binary client.
    */
   sendRange(
     bytes: Uint8Array,
     start: number,
     end: number,
     frames = 1,
+    text = true,
   ): boolean {
     if (this.#state !== State.Open) return false;
-    if (!this.queue.fits(end - start)) {
-      this.#hub.log("warn", "slow consumer", {
-        id: this.id,
-        queued: this.queue.queued,
-        limit: this.queue.limit,
-      });
-      this.#fatal(ErrorCode.SlowConsumer);
-      return false;
+    const framing = this.#framing;
+    if (framing === null) {
+      if (!this.#fits(end - start)) return false;
+      this.queue.pushRange(bytes, start, end);
+    } else {
+      const length = end - start;
+      const head = framing.headerSize(length);
+      if (!this.#fits(head + length)) return false;
+      const at = this.#hub.arena.claim(head);
+      const chunk = this.#hub.arena.chunk;
+      framing.writeHeader(chunk, at, length, this.#textMessage(text));
+      this.queue.pushRange(chunk, at, at + head);
+      this.queue.pushRange(bytes, start, end);
     }
-    this.queue.pushRange(bytes, start, end);
     this.#hub.counters.framesOut += frames;
     return true;
+  }
+
+  /**
+   * Whether `bytes` more fit the queue's bound; if not, the client is a
+   * slow consumer and gets its error.
+   */
+  #fits(bytes: number): boolean {
+    if (this.queue.fits(bytes)) return true;
+    this.#hub.log("warn", "slow consumer", {
+      id: this.id,
+      queued: this.queue.queued,
+      limit: this.queue.limit,
+    });
+    this.#fatal(ErrorCode.SlowConsumer);
+    return false;
+  }
+
+  /** Queues a frame the transport made whole (a pong), within the bound. */
+  #queueRaw(frame: Uint8Array): void {
+    if (this.#fits(frame.length)) this.queue.push(frame);
   }
 
   #line(text: string): void {
@@ -541,7 +633,7 @@ export class Session implements Peer {
       case "help":
         return this.#line(TEXT_HELP);
       case "quit":
-        return this.#end(CloseReason.ClientQuit);
+        return this.#end(CloseReason.ClientQuit, undefined, WS_NORMAL);
       case "echo": {
         const body = command.body;
         const head = body.length > 0 ? ECHO_HEAD : ECHO_BARE;
@@ -549,7 +641,8 @@ export class Session implements Peer {
         out.set(head, 0);
         out.set(body, head.length);
         out[out.length - 1] = 0x0a;
-        this.send(out);
+        // A body that is not UTF-8 goes to a WebSocket in a binary message.
+        this.send(out, this.#framing === null || isUtf8(body));
         return;
       }
       case "auth":
@@ -592,7 +685,7 @@ export class Session implements Peer {
     const last = this.#dialect === Dialect.Text
       ? encoder.encode(`error ${fatal.text}\n`)
       : encodeError(code, message ?? fatal.text);
-    this.#end(fatal.reason, last);
+    this.#end(fatal.reason, last, wsCloseCodeFor(code as ErrorCode));
   }
 
   /**
@@ -600,12 +693,24 @@ export class Session implements Peer {
    * half-closes and reads what still arrives for a short linger, so that a
    * reset does not destroy the last bytes before the peer reads them.
    */
-  #end(reason: CloseReason, last?: Uint8Array): void {
+  #end(reason: CloseReason, last?: Uint8Array, closeCode?: number): void {
     if (this.#state !== State.Open) return;
+    const framing = this.#framing;
+    if (framing !== null && framing.open && last !== undefined) {
+      // The last words go in a message of their own.
+      const head = framing.headerSize(last.length);
+      const out = new Uint8Array(head + last.length);
+      framing.writeHeader(out, 0, last.length, this.#textMessage(true));
+      out.set(last, head);
+      last = out;
+    }
     this.#state = State.Closing;
     this.#reason = reason;
     this.#hub.registry.delete(this);
     if (last !== undefined) this.queue.push(last);
+    if (framing !== null && framing.open && closeCode !== undefined) {
+      this.queue.push(framing.closeFrame(closeCode));
+    }
     this.queue.drained().then(() => {
       this.#flushed = true;
       if (this.#state === State.Closed) return;
@@ -639,8 +744,12 @@ export class Session implements Peer {
 
   /** Shutdown: the error in the dialect, or a silent close before the first byte. */
   shutdown(): void {
-    if (this.#dialect === Dialect.Unknown) this.#destroy(CloseReason.Shutdown);
-    else this.#fatal(ErrorCode.ShuttingDown);
+    if (this.#dialect !== Dialect.Unknown) {
+      this.#fatal(ErrorCode.ShuttingDown);
+    } else if (this.#framing?.open === true) {
+      // Upgraded but silent: no dialect for an error, but a close frame.
+      this.#end(CloseReason.Shutdown, undefined, WS_GOING_AWAY);
+    } else this.#destroy(CloseReason.Shutdown);
   }
 
   /** Closes at once; for the end of a shutdown's drain. */

@@ -21,6 +21,7 @@ import { HubCounters, type HubMetrics } from "./metrics.ts";
 import { Registry } from "./registry.ts";
 import { Session, type SessionHost } from "./_session.ts";
 import type { SessionConn } from "./session_conn.ts";
+import { WsConn } from "./_ws_conn.ts";
 
 /** Counts of the hub's connections, for tests and operators. */
 export interface HubStats {
@@ -53,6 +54,22 @@ export async function serve(options: HubOptions = {}): Promise<Hub> {
   const listener: HubListener = config.tls === null
     ? Deno.listen(address)
     : Deno.listenTls({ ...address, ...config.tls });
+  let wsListener: HubListener | null = null;
+  if (config.wsPort !== null) {
+    const wsAddress = {
+      hostname: config.wsHostname,
+      port: config.wsPort,
+      transport: "tcp",
+    } as const;
+    try {
+      wsListener = config.tls === null
+        ? Deno.listen(wsAddress)
+        : Deno.listenTls({ ...wsAddress, ...config.tls });
+    } catch (error) {
+      listener.close();
+      throw error;
+    }
+  }
   let cluster: ClusterLink | null = null;
   if (config.cluster !== null) {
     try {
@@ -67,10 +84,11 @@ export async function serve(options: HubOptions = {}): Promise<Hub> {
       });
     } catch (error) {
       listener.close();
+      wsListener?.close();
       throw error;
     }
   }
-  const hub = new Hub(listener, config, cluster);
+  const hub = new Hub(listener, config, cluster, wsListener);
   const inner = internalsOf(hub);
   if (cluster !== null) {
     try {
@@ -86,9 +104,11 @@ export async function serve(options: HubOptions = {}): Promise<Hub> {
       hubs: cluster.view.hubs.size,
     });
   }
+  const ws = hub.wsAddr;
   inner.log("info", "listening", {
     address: `${hub.addr.hostname}:${hub.addr.port}`,
     tls: config.tls !== null,
+    ...(ws === null ? {} : { ws: `${ws.hostname}:${ws.port}` }),
   });
   return hub;
 }
@@ -182,6 +202,8 @@ export class Hub implements AsyncDisposable {
   #host: SessionHost;
   #internals: Internals;
   #listener: HubListener;
+  /** The WebSocket listener; `null` without `wsPort`. */
+  #wsListener: HubListener | null;
   #cluster: ClusterLink | null;
   #sessions = new Set<Session>();
   #running = new Set<Promise<void>>();
@@ -206,13 +228,16 @@ export class Hub implements AsyncDisposable {
    * @param listener where connections come from; the hub closes it
    * @param config the resolved options
    * @param cluster the link to the cluster, not yet started; `null` for none
+   * @param wsListener where WebSocket clients come from; `null` for none
    */
   constructor(
     listener: HubListener,
     config: HubConfig,
     cluster: ClusterLink | null = null,
+    wsListener: HubListener | null = null,
   ) {
     this.#listener = listener;
+    this.#wsListener = wsListener;
     this.#cluster = cluster;
     this.#config = config;
     const log = this.#log;
@@ -258,12 +283,26 @@ export class Hub implements AsyncDisposable {
     this.#tickMs = Math.max(5, Math.min(1000, tick));
     this.#lastTick = performance.now();
     this.#ticker = setInterval(this.#tick, this.#tickMs);
-    this.#accepting = this.#accept();
+    const origins = config.wsOrigins;
+    this.#accepting = Promise.all([
+      this.#accept(listener, (conn) => conn),
+      wsListener === null
+        ? undefined
+        : this.#accept(wsListener, (conn) => new WsConn(conn, { origins })),
+    ]).then(() => {});
   }
 
-  /** The address the hub listens on, with the real port. */
+  /** The address the hub listens on for TCP clients, with the real port. */
   get addr(): Deno.NetAddr {
     return this.#listener.addr;
+  }
+
+  /**
+   * The address of the WebSocket listener, with the real port; `null`
+   * without `wsPort`. Over TLS it serves `wss://`.
+   */
+  get wsAddr(): Deno.NetAddr | null {
+    return this.#wsListener?.addr ?? null;
   }
 
   /** Connection counts at this moment. */
@@ -281,14 +320,17 @@ export class Hub implements AsyncDisposable {
   metrics(): HubMetrics {
     let queuedBytes = 0;
     let bytesOut = this.#counters.bytesOutClosed;
+    let ws = 0;
     for (const session of this.#sessions) {
       queuedBytes += session.queue.queued;
       bytesOut += session.queue.written;
+      if (session.transport === "ws") ws++;
     }
     const c = this.#counters;
     return {
       uptimeSeconds: (performance.now() - this.#started) / 1000,
       connections: this.#sessions.size,
+      transports: { tcp: this.#sessions.size - ws, ws },
       registered: this.#registry.dialects(),
       queuedBytes,
       bytesOut,
@@ -339,12 +381,16 @@ export class Hub implements AsyncDisposable {
     }
   };
 
-  async #accept(): Promise<void> {
+  /** Accepts from `listener` until shutdown; `wrap` makes each a session's conn. */
+  async #accept(
+    listener: HubListener,
+    wrap: (conn: Deno.TcpConn | Deno.TlsConn) => SessionConn,
+  ): Promise<void> {
     let backoff = 5;
     while (this.#shutdown === null) {
       let conn: Deno.TcpConn | Deno.TlsConn;
       try {
-        conn = await this.#listener.accept();
+        conn = await listener.accept();
         backoff = 5;
       } catch (error) {
         if (
@@ -375,7 +421,7 @@ export class Hub implements AsyncDisposable {
       } catch {
         // The peer is already gone; the read loop will see it.
       }
-      this.#admit(conn);
+      this.#admit(wrap(conn));
     }
   }
 
@@ -386,6 +432,7 @@ export class Hub implements AsyncDisposable {
    */
   #admit(conn: SessionConn): void {
     this.#counters.accepted++;
+    if (conn.framing !== undefined) this.#counters.acceptedWs++;
     const id = this.#registry.nextId();
     const refused = id === null || this.#active >= this.#config.maxClients;
     const session = new Session(this.#host, conn, { id: id ?? 0, refused });
@@ -452,10 +499,12 @@ export class Hub implements AsyncDisposable {
     this.#log("info", "shutting down", { clients: this.#registry.size });
     // The other hubs stop listing and relaying to our clients now.
     this.#cluster?.leave();
-    try {
-      this.#listener.close();
-    } catch {
-      // Already closed.
+    for (const listener of [this.#listener, this.#wsListener]) {
+      try {
+        listener?.close();
+      } catch {
+        // Already closed.
+      }
     }
     clearTimeout(this.#backoff);
     this.#wake();
