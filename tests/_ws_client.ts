@@ -77,7 +77,12 @@ export class WsClient implements AsyncDisposable {
    */
   static async connect(
     port: number,
-    options: { head?: Uint8Array; origin?: string; tls?: string } = {},
+    options: {
+      head?: Uint8Array;
+      origin?: string;
+      tls?: string;
+      read?: boolean;
+    } = {},
   ): Promise<{ client: WsClient; answer: UpgradeAnswer }> {
     const conn = options.tls === undefined
       ? await Deno.connect({ hostname: "127.0.0.1", port })
@@ -98,14 +103,16 @@ export class WsClient implements AsyncDisposable {
       10_000,
       "the upgrade answer",
     );
-    if (answer.status === 101) client.#reading = client.#read();
+    if (answer.status === 101 && options.read !== false) {
+      client.#reading = client.#read();
+    }
     return { client, answer };
   }
 
   /** Connects and upgrades, failing unless the hub answers 101. */
   static async open(
     port: number,
-    options: { origin?: string; tls?: string } = {},
+    options: { origin?: string; tls?: string; read?: boolean } = {},
   ): Promise<WsClient> {
     const { client, answer } = await WsClient.connect(port, options);
     if (answer.status !== 101) {
