@@ -290,7 +290,9 @@ export function resolveConfig(options: HubOptions = {}): HubConfig {
     // Bytes, not UTF-16 units: an AUTH frame carries at most 1024 bytes.
     token: token === undefined ? null : new TextEncoder().encode(token),
     tls: keyPair(options.tls),
-    wsPort: checkOption("wsPort", options.wsPort) ?? null,
+    wsPort: options.wsPort === undefined
+      ? null
+      : checkOption("wsPort", options.wsPort) ?? null,
     wsHostname: checkOption("wsHostname", options.wsHostname) ?? hostname,
     wsOrigins: wsOrigins(options.wsOrigins),
     logger: options.logger ?? (() => {}),
