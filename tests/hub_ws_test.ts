@@ -15,6 +15,7 @@ import {
 } from "../protocol/mod.ts";
 import { RawClient, text, u64 } from "./_helpers.ts";
 import { WsClient } from "./_ws_client.ts";
+import { HubProcess } from "./_cli.ts";
 
 const encoder = new TextEncoder();
 
@@ -143,4 +144,18 @@ Deno.test("ws: a body that is not UTF-8 reaches a text client alone in a binary 
   const [echo] = await ws.next();
   assertEquals(echo!.text, false);
   assertEquals([...echo!.bytes], [...encoder.encode("echo "), 0xfe, 0x0a]);
+});
+
+Deno.test("ws: msghub hub --ws-port 0 names the WebSocket address in its listening line", async () => {
+  await using hub = await HubProcess.start(["--ws-port", "0"]);
+  const match =
+    /^msghub hub listening on 127\.0\.0\.1:(\d+) ws=127\.0\.0\.1:(\d+)$/
+      .exec(hub.first);
+  assert(match !== null, hub.first);
+  await using ws = await WsClient.open(Number(match[2]));
+  await ws.text("identity\n");
+  assertEquals(await ws.line(), "identity 1\n");
+  await using tcp = await RawClient.connect(Number(match[1]));
+  await tcp.send("list\n");
+  assertEquals(await tcp.line(), "list 1");
 });
