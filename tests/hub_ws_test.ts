@@ -152,10 +152,10 @@ Deno.test("ws: msghub hub --ws-port 0 names the WebSocket address in its listeni
     /^msghub hub listening on 127\.0\.0\.1:(\d+) ws=127\.0\.0\.1:(\d+)$/
       .exec(hub.first);
   assert(match !== null, hub.first);
-  await using ws = await WsClient.open(Number(match[2]));
+  await using ws = await WsClient.open(Number(match![2]));
   await ws.text("identity\n");
   assertEquals(await ws.line(), "identity 1\n");
-  await using tcp = await RawClient.connect(Number(match[1]));
+  await using tcp = await RawClient.connect(Number(match![1]));
   await tcp.send("list\n");
   assertEquals(await tcp.line(), "list 1");
 });
