@@ -1,95 +1,48 @@
 /**
  * One client connection (private to the hub): its read loop, its parser,
- * its outbound queue and its close reason. A session sees the hub only
+ * its outbound queue, its timers and its close reason (its requests are
+ * handled in `_session_requests.ts`). A session sees the hub only
  * through a {@linkcode SessionHost} and its connection only through a
  * {@linkcode SessionConn}, so another transport can feed sessions too.
  *
  * @module
  */
 import {
-  ARENA_LARGE,
-  type BufferPool,
   encodeError,
-  encodeIdentityReply,
-  encodeListReply,
   ErrorCode,
   FrameParser,
-  HEADER_SIZE,
   isBinaryFirstByte,
-  isUtf8,
   Kind,
   MAX_LINE,
-  type OutboundArena,
-  OutboundQueue,
+  type OutboundQueue,
   ProtocolError,
   REQUEST_LIMITS,
   type TextCommand,
   TextParser,
-  writeHeader,
   WsCloseCode,
   wsCloseCodeFor,
 } from "../protocol/mod.ts";
-import { formatList, formatRelayed, TEXT_HELP } from "../protocol/mod.ts";
 import { CloseReason } from "./close_reason.ts";
-import type { HubConfig } from "./config.ts";
-import type { Fanout, Peer } from "./_fanout.ts";
-import type { HubCounters } from "./metrics.ts";
-import { Dialect, type HubLog, type Registry } from "./registry.ts";
+import { Outbox } from "./_outbox.ts";
+import type { Peer } from "./_fanout.ts";
+import { Dialect } from "./registry.ts";
+import {
+  constantTimeEqual,
+  FATAL,
+  isConnectionError,
+  type SessionHost,
+  type SessionOptions,
+} from "./_session_host.ts";
+import {
+  handleCommand,
+  handleFrame,
+  type Requester,
+} from "./_session_requests.ts";
 import {
   HandshakeRefused,
   type SessionConn,
   type SessionFraming,
 } from "./session_conn.ts";
-
-/** The options a session reads, resolved once by the hub. */
-export type SessionConfig = Pick<
-  HubConfig,
-  | "token"
-  | "maxPending"
-  | "maxStall"
-  | "handshakeTimeout"
-  | "writeTimeout"
-  | "pingInterval"
->;
-
-/**
- * What a session needs of its hub: the narrow view the hub hands each
- * session, as `ClusterHost` is the cluster link's view of it.
- */
-export interface SessionHost {
-  /** The options sessions read. */
-  readonly config: SessionConfig;
-  /** Counters sessions bump. */
-  readonly counters: HubCounters;
-  /** Large buffers: frames split across reads, pooled replies. */
-  readonly pool: BufferPool;
-  /** Where small replies are written, shared by every session. */
-  readonly arena: OutboundArena;
-  /** The relay path. */
-  readonly fanout: Fanout;
-  /** The registered clients: a session registers itself, leaves and lists. */
-  readonly registry: Registry<Session>;
-  /**
-   * Forgets a session that has closed, and is no longer registered: counts
-   * and logs its close.
-   */
-  closed(session: Session): void;
-  /**
-   * Resolves after the event loop has polled every socket once more, for a
-   * session that has read its fair share in a row.
-   */
-  turn(): Promise<void>;
-  /** Logs an event. */
-  log: HubLog;
-}
-
-/** Options of {@linkcode Session}. */
-export interface SessionOptions {
-  /** The user id the hub gave the connection. */
-  id: number;
-  /** Whether the hub was full at accept: the first byte then gets ERROR 4. */
-  refused: boolean;
-}
 
 const State = { Open: 0, Closing: 1, Closed: 2 } as const;
 type State = typeof State[keyof typeof State];
@@ -103,8 +56,6 @@ const READ_MIN = 4 * 1024;
 const READ_MAX = 256 * 1024;
 /** Bytes a session may read in a row before it lets other sessions read. */
 const FAIR_SHARE = 256 * 1024;
-/** Replies up to this size are copied into the arena by `send`. */
-const SMALL_REPLY = 256;
 /** The longest line read before authentication: `auth ` and a 1024-byte token. */
 const PRE_AUTH_LINE = 5 + 1024 + 64;
 /** A missing payload at least this large is read into its frame directly. */
@@ -116,51 +67,6 @@ const encoder = new TextEncoder();
 const WS_NORMAL = WsCloseCode.Normal;
 const WS_GOING_AWAY = WsCloseCode.GoingAway;
 const PING = new Uint8Array([Kind.Ping, 0, 0, 0, 0]);
-const PONG = new Uint8Array([Kind.Pong, 0, 0, 0, 0]);
-const AUTH_OK = new Uint8Array([Kind.AuthOk, 0, 0, 0, 0]);
-const ECHO_HEAD = encoder.encode("echo ");
-const ECHO_BARE = encoder.encode("echo");
-
-const FATAL: Record<
-  number,
-  { code: number; reason: CloseReason; text: string }
-> = {
-  [ErrorCode.Malformed]: {
-    code: 1,
-    reason: CloseReason.Malformed,
-    text: "malformed frame",
-  },
-  [ErrorCode.TooLarge]: {
-    code: 2,
-    reason: CloseReason.TooLarge,
-    text: "line too long",
-  },
-  [ErrorCode.SlowConsumer]: {
-    code: 3,
-    reason: CloseReason.SlowConsumer,
-    text: "slow consumer",
-  },
-  [ErrorCode.TooManyClients]: {
-    code: 4,
-    reason: CloseReason.TooManyClients,
-    text: "too many clients",
-  },
-  [ErrorCode.Timeout]: {
-    code: 5,
-    reason: CloseReason.Timeout,
-    text: "timeout",
-  },
-  [ErrorCode.ShuttingDown]: {
-    code: 6,
-    reason: CloseReason.Shutdown,
-    text: "hub shutting down",
-  },
-  [ErrorCode.Unauthorized]: {
-    code: 7,
-    reason: CloseReason.Unauthorized,
-    text: "unauthorized",
-  },
-};
 
 /**
  * One connection: its read loop, its outbound queue and its close reason.
@@ -192,6 +98,9 @@ export class Session implements Peer {
   #conn: SessionConn;
   /** The conn's framing when it carries messages (WebSocket); null on TCP. */
   #framing: SessionFraming | null;
+  #requester: Requester;
+  /** Where every byte for the client goes. */
+  #out: Outbox;
   #state: State = State.Open;
   #reason: CloseReason | null = null;
   #detail: string | null = null;
@@ -223,16 +132,19 @@ export class Session implements Peer {
     this.id = options.id;
     this.refused = options.refused;
     this.#authed = host.config.token === null;
-    this.queue = new OutboundQueue(conn, {
+    this.#out = new Outbox({
+      host,
+      conn,
       onError: () => this.#destroy(CloseReason.Reset),
-      pool: host.pool,
-      limit: host.config.maxPending,
+      onFull: this.#full,
     });
+    this.queue = this.#out.queue;
     this.#acceptedAt = this.#lastRead = this.#progressAt = performance.now();
     this.#framing = conn.framing ?? null;
+    this.#requester = this.#requests();
     this.#framing?.attach({
       control: (frame) => {
-        if (this.#state === State.Open) this.#queueRaw(frame);
+        if (this.#state === State.Open) this.#out.control(frame);
       },
       ended: (code, reason, detail) => {
         if (this.#state !== State.Open) return;
@@ -441,6 +353,7 @@ export class Session implements Peer {
       });
     } else {
       this.#dialect = Dialect.Text;
+      this.#out.text = true;
       this.#text = new TextParser(this.#onCommand);
     }
     if (this.refused) return this.#fatal(ErrorCode.TooManyClients);
@@ -457,44 +370,17 @@ export class Session implements Peer {
   /**
    * Queues bytes for the client. Bytes that do not fit its queue's bound
    * (`OutboundQueue.fits`) make it a slow consumer: it gets ERROR 3 after
-   * what is queued, and the bytes are dropped.
+   * what is queued, and the bytes are dropped. Over WebSocket they go as a
+   * text message to a text client unless `text` is false.
    */
   send(bytes: Uint8Array, text = true): boolean {
-    if (bytes.length > SMALL_REPLY) {
-      return this.sendRange(bytes, 0, bytes.length, 1, text);
-    }
-    // Small replies go into the arena, where back-to-back ones merge into
-    // one range instead of each holding a buffer and a range of its own.
-    const framing = this.#framing;
-    if (framing !== null && this.#state === State.Open) {
-      // The message's header goes right before it: one range all the same.
-      const length = bytes.length;
-      const head = framing.headerSize(length);
-      if (!this.#fits(head + length)) return false;
-      const at = this.#hub.arena.claim(head + length);
-      const chunk = this.#hub.arena.chunk;
-      framing.writeHeader(chunk, at, length, this.#textMessage(text));
-      chunk.set(bytes, at + head);
-      this.queue.pushRange(chunk, at, at + head + length);
-      this.#hub.counters.framesOut++;
-      return true;
-    }
-    const at = this.#hub.arena.claim(bytes.length);
-    const chunk = this.#hub.arena.chunk;
-    chunk.set(bytes, at);
-    return this.sendRange(chunk, at, at + bytes.length);
-  }
-
-  /** Whether a message to this client goes as a text message. */
-  #textMessage(text: boolean): boolean {
-    return text && this.#dialect === Dialect.Text;
+    if (this.#state !== State.Open) return false;
+    return this.#out.send(bytes, text);
   }
 
   /**
    * Queues `bytes[start..end)`, as {@linkcode send} does, without a view:
-   * `frames` frames, for the counters. Over WebSocket the range is one
-   * message: a text message to a text client unless `text` is false (a
-   * block whose body is not UTF-8), a binary one to a binary client.
+   * `frames` frames, for the counters; one WebSocket message.
    */
   sendRange(
     bytes: Uint8Array,
@@ -504,47 +390,18 @@ export class Session implements Peer {
     text = true,
   ): boolean {
     if (this.#state !== State.Open) return false;
-    const framing = this.#framing;
-    if (framing === null) {
-      if (!this.#fits(end - start)) return false;
-      this.queue.pushRange(bytes, start, end);
-    } else {
-      const length = end - start;
-      const head = framing.headerSize(length);
-      if (!this.#fits(head + length)) return false;
-      const at = this.#hub.arena.claim(head);
-      const chunk = this.#hub.arena.chunk;
-      framing.writeHeader(chunk, at, length, this.#textMessage(text));
-      this.queue.pushRange(chunk, at, at + head);
-      this.queue.pushRange(bytes, start, end);
-    }
-    this.#hub.counters.framesOut += frames;
-    return true;
+    return this.#out.sendRange(bytes, start, end, frames, text);
   }
 
-  /**
-   * Whether `bytes` more fit the queue's bound; if not, the client is a
-   * slow consumer and gets its error.
-   */
-  #fits(bytes: number): boolean {
-    if (this.queue.fits(bytes)) return true;
+  /** The bound was passed: the client is a slow consumer. */
+  #full = (): void => {
     this.#hub.log("warn", "slow consumer", {
       id: this.id,
       queued: this.queue.queued,
       limit: this.queue.limit,
     });
     this.#fatal(ErrorCode.SlowConsumer);
-    return false;
-  }
-
-  /** Queues a frame the transport made whole (a pong), within the bound. */
-  #queueRaw(frame: Uint8Array): void {
-    if (this.#fits(frame.length)) this.queue.push(frame);
-  }
-
-  #line(text: string): void {
-    this.send(encoder.encode(text + "\n"));
-  }
+  };
 
   /**
    * One binary request: its payload is `source[start..end)`. A frame of its
@@ -558,108 +415,34 @@ export class Session implements Peer {
     end: number,
     owned: boolean,
   ): void => {
-    if (!owned) return this.#handleFrame(kind, source, start, end, false);
+    if (!owned) {
+      return handleFrame(this.#requester, kind, source, start, end, false);
+    }
     try {
-      this.#handleFrame(kind, source, start, end, true);
+      handleFrame(this.#requester, kind, source, start, end, true);
     } finally {
       this.#hub.pool.release(source.buffer);
     }
   };
 
-  #handleFrame(
-    kind: number,
-    source: Uint8Array,
-    start: number,
-    end: number,
-    owned: boolean,
-  ): void {
-    if (this.#state !== State.Open) return;
-    this.#hub.counters.framesIn++;
-    // A run of relays ends before anything else is answered or queued.
-    if (kind !== Kind.Relay) this.#hub.fanout.flush();
-    if (!this.#authed && kind !== Kind.Auth) {
-      return this.#fatal(ErrorCode.Unauthorized);
-    }
-    switch (kind) {
-      case Kind.Echo: {
-        const length = end - start;
-        if (owned && length >= ARENA_LARGE) {
-          // The parser's buffer holds this frame alone: reuse its header.
-          writeHeader(source, 0, Kind.EchoReply, length);
-          this.send(source);
-        } else {
-          const at = this.#hub.arena.claim(HEADER_SIZE + length);
-          const chunk = this.#hub.arena.chunk;
-          writeHeader(chunk, at, Kind.EchoReply, length);
-          chunk.set(source.subarray(start, end), at + HEADER_SIZE);
-          this.sendRange(chunk, at, at + HEADER_SIZE + length);
-        }
-        return;
-      }
-      case Kind.Identity:
-        this.send(encodeIdentityReply(this.id));
-        return;
-      case Kind.List:
-        this.send(encodeListReply(this.#hub.registry.listFor(this.id)));
-        return;
-      case Kind.Relay:
-        this.#hub.fanout.relayFrame(this, source, start, end, owned, false);
-        return;
-      case Kind.RelayReceipted:
-        this.#hub.fanout.relayFrame(this, source, start, end, owned, true);
-        return;
-      case Kind.Ping:
-        this.send(PONG);
-        return;
-      case Kind.Pong:
-        return;
-      case Kind.Auth:
-        if (this.#auth(source.subarray(start, end))) this.send(AUTH_OK);
-        return;
-    }
-  }
+  #onCommand = (command: TextCommand): void =>
+    handleCommand(this.#requester, command);
 
-  #onCommand = (command: TextCommand): void => {
-    if (this.#state !== State.Open) return;
-    this.#hub.counters.framesIn++;
-    if (!this.#authed && command.type !== "auth") {
-      return this.#fatal(ErrorCode.Unauthorized);
-    }
-    switch (command.type) {
-      case "identity":
-        return this.#line(`identity ${this.id}`);
-      case "list":
-        return this.#line(formatList(this.#hub.registry.listFor(this.id)));
-      case "help":
-        return this.#line(TEXT_HELP);
-      case "quit":
-        return this.#end(CloseReason.ClientQuit, undefined, WS_NORMAL);
-      case "echo": {
-        const body = command.body;
-        const head = body.length > 0 ? ECHO_HEAD : ECHO_BARE;
-        const out = new Uint8Array(head.length + body.length + 1);
-        out.set(head, 0);
-        out.set(body, head.length);
-        out[out.length - 1] = 0x0a;
-        // A body that is not UTF-8 goes to a WebSocket in a binary message.
-        this.send(out, this.#framing === null || isUtf8(body));
-        return;
-      }
-      case "auth":
-        if (this.#auth(command.token)) this.#line("auth ok");
-        return;
-      case "relay": {
-        const { delivered, unknown } = this.#hub.fanout.relayText(
-          this,
-          command.ids,
-          command.body,
-        );
-        return this.#line(formatRelayed(delivered, unknown));
-      }
-      case "error":
-        return this.#line(`error ${command.message}`);
-    }
-  };
+  /** The session as its request handlers see it; made once, at construction. */
+  #requests(): Requester {
+    return {
+      peer: this,
+      host: this.#hub,
+      open: () => this.#state === State.Open,
+      authed: () => this.#authed,
+      framed: this.#framing !== null,
+      send: (bytes, text) => this.send(bytes, text),
+      sendRange: (bytes, start, end) => this.sendRange(bytes, start, end),
+      auth: (token) => this.#auth(token),
+      fatal: (code) => this.#fatal(code),
+      quit: () => this.#end(CloseReason.ClientQuit, undefined, WS_NORMAL),
+    };
+  }
 
   /** Checks a token; a wrong one is fatal. Registers on first success. */
   #auth(token: Uint8Array): boolean {
@@ -695,22 +478,10 @@ export class Session implements Peer {
    */
   #end(reason: CloseReason, last?: Uint8Array, closeCode?: number): void {
     if (this.#state !== State.Open) return;
-    const framing = this.#framing;
-    if (framing !== null && framing.open && last !== undefined) {
-      // The last words go in a message of their own.
-      const head = framing.headerSize(last.length);
-      const out = new Uint8Array(head + last.length);
-      framing.writeHeader(out, 0, last.length, this.#textMessage(true));
-      out.set(last, head);
-      last = out;
-    }
     this.#state = State.Closing;
     this.#reason = reason;
     this.#hub.registry.delete(this);
-    if (last !== undefined) this.queue.push(last);
-    if (framing !== null && framing.open && closeCode !== undefined) {
-      this.queue.push(framing.closeFrame(closeCode));
-    }
+    this.#out.finish(last, closeCode);
     this.queue.drained().then(() => {
       this.#flushed = true;
       if (this.#state === State.Closed) return;
@@ -810,24 +581,8 @@ export class Session implements Peer {
   }
 }
 
-/**
- * What a read throws when the peer resets or the hub closed the socket; over
- * TLS also a corrupt record, or a hang-up without TLS's closing alert.
- */
-function isConnectionError(error: unknown): boolean {
-  return error instanceof Deno.errors.ConnectionReset ||
-    error instanceof Deno.errors.InvalidData ||
-    error instanceof Deno.errors.UnexpectedEof ||
-    error instanceof Deno.errors.ConnectionAborted ||
-    error instanceof Deno.errors.BrokenPipe ||
-    error instanceof Deno.errors.BadResource ||
-    error instanceof Deno.errors.Interrupted ||
-    error instanceof Deno.errors.NotConnected ||
-    error instanceof Deno.errors.TimedOut;
-}
-
-function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
-  let diff = a.length ^ b.length;
-  for (let i = 0; i < b.length; i++) diff |= (a[i] ?? 0) ^ b[i]!;
-  return diff === 0;
-}
+export type {
+  SessionConfig,
+  SessionHost,
+  SessionOptions,
+} from "./_session_host.ts";
