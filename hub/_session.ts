@@ -24,6 +24,7 @@ import {
 } from "../protocol/mod.ts";
 import { CloseReason } from "./close_reason.ts";
 import { Outbox } from "./_outbox.ts";
+import { Due, SessionClock } from "./_session_clock.ts";
 import type { Peer } from "./_fanout.ts";
 import { Dialect } from "./registry.ts";
 import {
@@ -110,13 +111,8 @@ export class Session implements Peer {
   #linger: ReturnType<typeof setTimeout> | undefined;
   #frames: FrameParser | null = null;
   #text: TextParser | null = null;
-  #acceptedAt: number;
-  #lastRead: number;
-  #pings = 0;
+  #clock: SessionClock;
   #unyielded = 0;
-  #pingAt = 0;
-  #progress = 0;
-  #progressAt: number;
 
   /**
    * Made by the hub for each accepted connection;
@@ -139,7 +135,7 @@ export class Session implements Peer {
       onFull: this.#full,
     });
     this.queue = this.#out.queue;
-    this.#acceptedAt = this.#lastRead = this.#progressAt = performance.now();
+    this.#clock = new SessionClock(performance.now());
     this.#framing = conn.framing ?? null;
     this.#requester = this.#requests();
     this.#framing?.attach({
@@ -196,8 +192,7 @@ export class Session implements Peer {
         const n = await this.#conn.read(into);
         if (n === 0) {
           // A message transport read frames without data: activity still.
-          this.#lastRead = performance.now();
-          this.#pings = 0;
+          this.#clock.heard(performance.now());
           if (this.#turnDue(this.#framing?.received ?? 0)) {
             await this.#hub.turn();
           }
@@ -214,9 +209,8 @@ export class Session implements Peer {
           if (this.#turnDue(n)) await this.#hub.turn();
           continue;
         }
-        this.#lastRead = performance.now();
+        this.#clock.heard(performance.now());
         this.#hub.counters.bytesIn += this.#framing?.received ?? n;
-        this.#pings = 0;
         if (into === buf) {
           this.#read(buf.subarray(0, n));
           // The chunk is handled: nothing refers to the buffer any more.
@@ -534,50 +528,30 @@ export class Session implements Peer {
    */
   tick(now: number, late = 0): void {
     if (this.#state === State.Closed) return;
+    const open = this.#state === State.Open;
+    const view = {
+      waiting: !this.#authed || this.#dialect === Dialect.Unknown,
+      pinged: open && this.#dialect === Dialect.Binary,
+      open,
+    };
     const config = this.#hub.config;
-    if (late > 0) {
-      // Time the hub spent stalled is nobody's fault: move the clocks on.
-      this.#acceptedAt += late;
-      this.#progressAt += late;
-      this.#lastRead += late;
-      this.#pingAt += late;
-    }
-    if (!this.#authed || this.#dialect === Dialect.Unknown) {
-      if (
-        now - this.#acceptedAt >= config.handshakeTimeout &&
-        this.#state === State.Open
-      ) {
-        this.#destroy(CloseReason.HandshakeTimeout);
+    switch (this.#clock.check(now, late, view, this.queue, config)) {
+      case Due.Handshake:
+        return this.#destroy(CloseReason.HandshakeTimeout);
+      case Due.WriteStalled:
+        this.#hub.log("warn", "slow consumer", {
+          id: this.id,
+          stalled_ms: Math.round(this.#clock.stalledFor(now)),
+        });
+        if (open) this.#hub.counters.slowConsumers++;
+        return this.#destroy(open ? CloseReason.SlowConsumer : this.#reason!);
+      case Due.Ping:
+        this.#clock.pinged(now);
+        this.send(PING);
         return;
-      }
+      case Due.PingTimeout:
+        return this.#fatal(ErrorCode.Timeout);
     }
-    if (!this.queue.writing || this.queue.progress !== this.#progress) {
-      this.#progress = this.queue.progress;
-      this.#progressAt = now;
-    } else if (now - this.#progressAt >= config.writeTimeout) {
-      this.#hub.log("warn", "slow consumer", {
-        id: this.id,
-        stalled_ms: Math.round(now - this.#progressAt),
-      });
-      if (this.#state === State.Open) this.#hub.counters.slowConsumers++;
-      this.#destroy(
-        this.#state === State.Open ? CloseReason.SlowConsumer : this.#reason!,
-      );
-      return;
-    }
-    if (this.#dialect !== Dialect.Binary || this.#state !== State.Open) return;
-    if (this.#pings === 0) {
-      if (now - this.#lastRead >= config.pingInterval) this.#ping(now);
-    } else if (now - this.#pingAt >= config.pingInterval) {
-      if (this.#pings < 2) this.#ping(now);
-      else this.#fatal(ErrorCode.Timeout);
-    }
-  }
-
-  #ping(now: number): void {
-    this.#pings++;
-    this.#pingAt = now;
-    this.send(PING);
   }
 }
 

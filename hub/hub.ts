@@ -22,6 +22,7 @@ import { Registry } from "./registry.ts";
 import { Session, type SessionHost } from "./_session.ts";
 import type { SessionConn } from "./session_conn.ts";
 import { WsConn } from "./_ws_conn.ts";
+import { AcceptLoop } from "./_accept.ts";
 
 /** Counts of the hub's connections, for tests and operators. */
 export interface HubStats {
@@ -45,30 +46,16 @@ export interface HubStats {
  */
 export async function serve(options: HubOptions = {}): Promise<Hub> {
   const config = resolveConfig(options);
-  const address = {
-    hostname: config.hostname,
-    port: config.port,
-    transport: "tcp",
-  } as const;
   // Listen first: a taken port must not cost the cluster a hub number.
-  const listener: HubListener = config.tls === null
-    ? Deno.listen(address)
-    : Deno.listenTls({ ...address, ...config.tls });
+  const listener = listen(config.hostname, config.port, config);
   let wsListener: HubListener | null = null;
-  if (config.wsPort !== null) {
-    const wsAddress = {
-      hostname: config.wsHostname,
-      port: config.wsPort,
-      transport: "tcp",
-    } as const;
-    try {
-      wsListener = config.tls === null
-        ? Deno.listen(wsAddress)
-        : Deno.listenTls({ ...wsAddress, ...config.tls });
-    } catch (error) {
-      listener.close();
-      throw error;
+  try {
+    if (config.wsPort !== null) {
+      wsListener = listen(config.wsHostname, config.wsPort, config);
     }
+  } catch (error) {
+    listener.close();
+    throw error;
   }
   let cluster: ClusterLink | null = null;
   if (config.cluster !== null) {
@@ -111,6 +98,18 @@ export async function serve(options: HubOptions = {}): Promise<Hub> {
     ...(ws === null ? {} : { ws: `${ws.hostname}:${ws.port}` }),
   });
   return hub;
+}
+
+/** A TCP listener, or a TLS one when the hub has a key pair. */
+function listen(
+  hostname: string,
+  port: number,
+  config: HubConfig,
+): HubListener {
+  const address = { hostname, port, transport: "tcp" } as const;
+  return config.tls === null
+    ? Deno.listen(address)
+    : Deno.listenTls({ ...address, ...config.tls });
 }
 
 /** What the hub accepts connections from: a TCP or a TLS listener. */
@@ -212,9 +211,8 @@ export class Hub implements AsyncDisposable {
   #ticker: ReturnType<typeof setInterval>;
   #tickMs: number;
   #lastTick: number;
-  #backoff: ReturnType<typeof setTimeout> | undefined;
-  /** Ends an accept backoff early, for shutdown. */
-  #wake: () => void = () => {};
+  /** One accept loop per listener. */
+  #loops: AcceptLoop[];
   #accepting: Promise<void>;
   #shutdown: Promise<void> | null = null;
   #started = performance.now();
@@ -284,12 +282,16 @@ export class Hub implements AsyncDisposable {
     this.#lastTick = performance.now();
     this.#ticker = setInterval(this.#tick, this.#tickMs);
     const origins = config.wsOrigins;
-    this.#accepting = Promise.all([
-      this.#accept(listener, (conn) => conn),
-      wsListener === null
-        ? undefined
-        : this.#accept(wsListener, (conn) => new WsConn(conn, { origins })),
-    ]).then(() => {});
+    this.#loops = [new AcceptLoop(listener, (conn) => this.#admit(conn), log)];
+    if (wsListener !== null) {
+      this.#loops.push(
+        new AcceptLoop(wsListener, (conn) => {
+          this.#admit(new WsConn(conn, { origins }));
+        }, log),
+      );
+    }
+    this.#accepting = Promise.all(this.#loops.map((loop) => loop.done))
+      .then(() => {});
   }
 
   /** The address the hub listens on for TCP clients, with the real port. */
@@ -381,50 +383,6 @@ export class Hub implements AsyncDisposable {
     }
   };
 
-  /** Accepts from `listener` until shutdown; `wrap` makes each a session's conn. */
-  async #accept(
-    listener: HubListener,
-    wrap: (conn: Deno.TcpConn | Deno.TlsConn) => SessionConn,
-  ): Promise<void> {
-    let backoff = 5;
-    while (this.#shutdown === null) {
-      let conn: Deno.TcpConn | Deno.TlsConn;
-      try {
-        conn = await listener.accept();
-        backoff = 5;
-      } catch (error) {
-        if (
-          this.#shutdown !== null || error instanceof Deno.errors.BadResource
-        ) break;
-        // A peer that connected and reset before its accept (a port scan, a
-        // health check) is gone, not a reason to slow down.
-        if (
-          error instanceof Deno.errors.NotConnected ||
-          error instanceof Deno.errors.ConnectionReset ||
-          error instanceof Deno.errors.ConnectionAborted
-        ) continue;
-        // Out of file descriptors and the like: wait and try again.
-        this.#log("error", "accept failed", {
-          error: String(error),
-          retry_ms: backoff,
-        });
-        await new Promise<void>((resolve) => {
-          this.#wake = resolve;
-          this.#backoff = setTimeout(resolve, backoff);
-        });
-        backoff = Math.min(backoff * 2, 1000);
-        continue;
-      }
-      try {
-        // Deno has no such switch on a TLS connection (README, "Operating a hub").
-        if ("setNoDelay" in conn) conn.setNoDelay(true);
-      } catch {
-        // The peer is already gone; the read loop will see it.
-      }
-      this.#admit(wrap(conn));
-    }
-  }
-
   /**
    * Makes a session of an accepted connection and runs it: the one way in
    * for every transport. A connection past `maxClients`, or one that finds
@@ -499,15 +457,7 @@ export class Hub implements AsyncDisposable {
     this.#log("info", "shutting down", { clients: this.#registry.size });
     // The other hubs stop listing and relaying to our clients now.
     this.#cluster?.leave();
-    for (const listener of [this.#listener, this.#wsListener]) {
-      try {
-        listener?.close();
-      } catch {
-        // Already closed.
-      }
-    }
-    clearTimeout(this.#backoff);
-    this.#wake();
+    for (const loop of this.#loops) loop.stop();
     await this.#accepting;
     for (const session of this.#sessions) session.shutdown();
     let timer: ReturnType<typeof setTimeout> | undefined;
