@@ -18,7 +18,7 @@ import {
   MAX_WS_MESSAGE,
   WsOpcode,
 } from "../protocol/mod.ts";
-import { deadline, LogRecorder, RawClient, text, u64 } from "./_helpers.ts";
+import { deadline, LogRecorder, RawClient, text } from "./_helpers.ts";
 import { WsClient } from "./_ws_client.ts";
 import { makeCerts } from "./_tls.ts";
 
