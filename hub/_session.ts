@@ -95,7 +95,7 @@ export class Session implements Peer {
   /** Bytes for this client that are not yet written. */
   readonly queue: OutboundQueue;
   #dialect: Dialect = Dialect.Unknown;
-  #hub: SessionHost;
+  #hub: SessionHost<Session>;
   #conn: SessionConn;
   /** The conn's framing when it carries messages (WebSocket); null on TCP. */
   #framing: SessionFraming | null;
@@ -122,7 +122,11 @@ export class Session implements Peer {
    * @param conn the accepted connection, of whatever transport
    * @param options its id, and whether the hub was full
    */
-  constructor(host: SessionHost, conn: SessionConn, options: SessionOptions) {
+  constructor(
+    host: SessionHost<Session>,
+    conn: SessionConn,
+    options: SessionOptions,
+  ) {
     this.#hub = host;
     this.#conn = conn;
     this.id = options.id;

@@ -12,8 +12,7 @@ import { CloseReason } from "./close_reason.ts";
 import type { HubConfig } from "./config.ts";
 import type { Fanout } from "./_fanout.ts";
 import type { HubCounters } from "./metrics.ts";
-import type { HubLog, Registry } from "./registry.ts";
-import type { Session } from "./_session.ts";
+import type { HubLog, RegisteredClient, Registry } from "./registry.ts";
 
 /** The options a session reads, resolved once by the hub. */
 export type SessionConfig = Pick<
@@ -28,9 +27,10 @@ export type SessionConfig = Pick<
 
 /**
  * What a session needs of its hub: the narrow view the hub hands each
- * session, as `ClusterHost` is the cluster link's view of it.
+ * session, as `ClusterHost` is the cluster link's view of it. `S` is the
+ * session type, a parameter so that this file need not import the session.
  */
-export interface SessionHost {
+export interface SessionHost<S extends RegisteredClient = RegisteredClient> {
   /** The options sessions read. */
   readonly config: SessionConfig;
   /** Counters sessions bump. */
@@ -42,12 +42,12 @@ export interface SessionHost {
   /** The relay path. */
   readonly fanout: Fanout;
   /** The registered clients: a session registers itself, leaves and lists. */
-  readonly registry: Registry<Session>;
+  readonly registry: Registry<S>;
   /**
    * Forgets a session that has closed, and is no longer registered: counts
    * and logs its close.
    */
-  closed(session: Session): void;
+  closed(session: S): void;
   /**
    * Resolves after the event loop has polled every socket once more, for a
    * session that has read its fair share in a row.

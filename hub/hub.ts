@@ -198,7 +198,7 @@ export class Hub implements AsyncDisposable {
   /** Relays messages to the registered clients. */
   #fanout: Fanout;
   /** The hub as its sessions see it. */
-  #host: SessionHost;
+  #host: SessionHost<Session>;
   #internals: Internals;
   #listener: HubListener;
   /** The WebSocket listener; `null` without `wsPort`. */
