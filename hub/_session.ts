@@ -54,6 +54,11 @@ type State = typeof State[keyof typeof State];
  * small again.
  */
 const READ_MIN = 4 * 1024;
+/**
+ * The first read buffer: most of what an idle client ever sends (a request,
+ * a login) fits, and it doubles like any other once a read fills it.
+ */
+const READ_FIRST = 512;
 const READ_MAX = 256 * 1024;
 /** Bytes a session may read in a row before it lets other sessions read. */
 const FAIR_SHARE = 256 * 1024;
@@ -184,7 +189,7 @@ export class Session implements Peer {
 
   /** Reads until the connection ends. Never rejects. */
   async run(): Promise<void> {
-    let buf = new Uint8Array(READ_MIN);
+    let buf = new Uint8Array(READ_FIRST);
     try {
       if (this.#conn.handshake !== undefined) await this.#handshake();
       while (this.#state !== State.Closed) {
