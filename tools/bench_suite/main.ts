@@ -59,6 +59,7 @@ const THROUGHPUT: Plan[] = ["a", "b", "c", "d"].map((preset) => ({
 }));
 const LATENCY: Plan[] = [
   { label: "a @ 1,000/s", args: ["--preset", "a", "--rate", "1000"] },
+  { label: "b @ 200/s", args: ["--preset", "b", "--rate", "200"] },
   {
     label: "d @ 5,000/s per sender",
     args: ["--preset", "d", "--rate", "5000"],
