@@ -2,15 +2,20 @@
  * Hubs in a cluster over a real nats-server: lists and relays across hubs,
  * ids, and what happens when a hub or NATS fails.
  */
-import { assert, assertEquals, assertRejects } from "./_assert.ts";
-import { deadline, RawClient, waitFor } from "./_helpers.ts";
-import { HubProcess, ROOT, run } from "./_cli.ts";
-import { NatsServer, NO_NATS } from "./_nats.ts";
-import { type Client, connect } from "../client/mod.ts";
-import { formatMetrics, type Hub, type HubOptions, serve } from "../hub/mod.ts";
-import { decodePresence, Presence } from "../hub/cluster/wire.ts";
+import { assert, assertEquals, assertRejects } from "../../_assert.ts";
+import { deadline, RawClient, waitFor } from "../../_helpers.ts";
+import { HubProcess, ROOT, run } from "../../_cli.ts";
+import { NatsServer, NO_NATS } from "../../_nats.ts";
+import { type Client, connect } from "../../../client/mod.ts";
+import {
+  formatMetrics,
+  type Hub,
+  type HubOptions,
+  serve,
+} from "../../../hub/mod.ts";
+import { decodePresence, Presence } from "../../../hub/cluster/wire.ts";
 import { connect as connectNats } from "@nats-io/transport-node";
-import { encodeFrame, Kind } from "../protocol/mod.ts";
+import { encodeFrame, Kind } from "../../../protocol/mod.ts";
 
 const TWO_32 = 2 ** 32;
 let names = 0;

@@ -1,5 +1,5 @@
 /** The cluster's pure parts: its wire format, the view of other hubs, ids. */
-import { assert, assertEquals, assertThrows } from "./_assert.ts";
+import { assert, assertEquals, assertThrows } from "../../_assert.ts";
 import {
   Batch,
   BATCH_HEAD,
@@ -12,9 +12,9 @@ import {
   recordSize,
   writeBatchHead,
   writeRecord,
-} from "../hub/cluster/wire.ts";
-import { ClusterView, type ViewActions } from "../hub/cluster/view.ts";
-import { checkEpoch, IdSource, MAX_EPOCH } from "../hub/cluster/ids.ts";
+} from "../../../hub/cluster/wire.ts";
+import { ClusterView, type ViewActions } from "../../../hub/cluster/view.ts";
+import { checkEpoch, IdSource, MAX_EPOCH } from "../../../hub/cluster/ids.ts";
 
 const BIG = 2 ** 52 + 7;
 

@@ -4,32 +4,36 @@
  * out, NATS status events, hub numbering, and the link composed over a
  * stand-in connection.
  */
-import { assert, assertEquals, assertRejects } from "./_assert.ts";
-import { deadline, waitFor } from "./_helpers.ts";
-import { readU64 } from "../protocol/mod.ts";
-import { ClusterLink } from "../hub/cluster/link.ts";
+import { assert, assertEquals, assertRejects } from "../../_assert.ts";
+import { deadline, waitFor } from "../../_helpers.ts";
+import { readU64 } from "../../../protocol/mod.ts";
+import { ClusterLink } from "../../../hub/cluster/link.ts";
 import {
   type HubNumbers,
   hubNumbers,
   type StreamApi,
   takeNumber,
-} from "../hub/cluster/numbering.ts";
-import { MAX_INBOXES, MAX_RECORD, RelayIn } from "../hub/cluster/relay_in.ts";
-import { PresenceExchange } from "../hub/cluster/presence.ts";
-import { RelayOut } from "../hub/cluster/relay_out.ts";
+} from "../../../hub/cluster/numbering.ts";
+import {
+  MAX_INBOXES,
+  MAX_RECORD,
+  RelayIn,
+} from "../../../hub/cluster/relay_in.ts";
+import { PresenceExchange } from "../../../hub/cluster/presence.ts";
+import { RelayOut } from "../../../hub/cluster/relay_out.ts";
 import {
   applyStatus,
   type StatusTarget,
   watchStatus,
-} from "../hub/cluster/status.ts";
+} from "../../../hub/cluster/status.ts";
 import {
   type ClusterConnection,
   ClusterError,
   type ClusterHost,
   type NatsStatus,
   zeroCounters,
-} from "../hub/cluster/types.ts";
-import { RemoteHub } from "../hub/cluster/view.ts";
+} from "../../../hub/cluster/types.ts";
+import { RemoteHub } from "../../../hub/cluster/view.ts";
 import {
   Batch,
   BATCH_HEAD,
@@ -42,7 +46,7 @@ import {
   type RecordView,
   writeBatchHead,
   writeRecord,
-} from "../hub/cluster/wire.ts";
+} from "../../../hub/cluster/wire.ts";
 
 const TWO_32 = 2 ** 32;
 const encoder = new TextEncoder();
