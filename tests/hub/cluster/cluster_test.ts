@@ -16,8 +16,8 @@ import {
 import { decodePresence, Presence } from "../../../hub/cluster/wire.ts";
 import { connect as connectNats } from "@nats-io/transport-node";
 import { encodeFrame, Kind } from "../../../protocol/mod.ts";
+import { IDS_PER_EPOCH } from "../../../hub/cluster/ids.ts";
 
-const TWO_32 = 2 ** 32;
 let names = 0;
 
 /** A cluster test: skipped, with the reason printed once, without nats-server. */
@@ -96,8 +96,8 @@ clusterTest(
     const numberA = hubA.metrics().cluster!.hub;
     const numberB = hubB.metrics().cluster!.hub;
     assert(numberA !== numberB);
-    assertEquals(aId / BigInt(TWO_32), BigInt(numberA));
-    assertEquals(b1Id / BigInt(TWO_32), BigInt(numberB));
+    assertEquals(aId / BigInt(IDS_PER_EPOCH), BigInt(numberA));
+    assertEquals(b1Id / BigInt(IDS_PER_EPOCH), BigInt(numberB));
 
     const took = await listIs(a, [b1Id, b2Id], "A's list");
     console.log(
@@ -630,7 +630,7 @@ clusterTest(
     await using b = await client(hubB);
     const bId = await b.identity();
     await using s = await connect({ port: stalled.port });
-    const stalledNumber = Number((await s.identity()) / BigInt(TWO_32));
+    const stalledNumber = Number((await s.identity()) / BigInt(IDS_PER_EPOCH));
     await listIs(s, [bId], "the stalled hub's list");
     await waitFor(
       () => hubB.metrics().cluster!.hubs === 1,
