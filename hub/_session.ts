@@ -178,6 +178,14 @@ export class Session implements Peer {
   pressure: Peer | null = null;
   /** Bytes for this client that are not yet written. */
   readonly queue: OutboundQueue;
+  /** Frames and text commands received from it, for `/connz`. */
+  msgsIn = 0;
+  /** Bytes received from it, for `/connz`. */
+  bytesIn = 0;
+  /** Frames and replies queued for it (deliveries included), for `/connz`. */
+  msgsOut = 0;
+  /** When it was accepted, in milliseconds since the epoch. */
+  readonly connectedAt: number = Date.now();
   #dialect: Dialect = Dialect.Unknown;
   #hub: SessionHost;
   #conn: SessionConn;
@@ -235,6 +243,16 @@ export class Session implements Peer {
     return this.#detail;
   }
 
+  /** Whether it has authenticated, or needs not. */
+  get authenticated(): boolean {
+    return this.#authed;
+  }
+
+  /** Milliseconds since it last sent anything. */
+  get idleMs(): number {
+    return performance.now() - this.#lastRead;
+  }
+
   /** The peer's address, for logs. */
   get remote(): string {
     const addr = this.#conn.remoteAddr;
@@ -268,6 +286,7 @@ export class Session implements Peer {
         }
         this.#lastRead = performance.now();
         this.#hub.counters.bytesIn += n;
+        this.bytesIn += n;
         this.#pings = 0;
         if (into === buf) {
           this.#read(buf.subarray(0, n));
@@ -447,6 +466,7 @@ export class Session implements Peer {
     }
     this.queue.pushRange(bytes, start, end);
     this.#hub.counters.framesOut += frames;
+    this.msgsOut += frames;
     return true;
   }
 
@@ -483,6 +503,7 @@ export class Session implements Peer {
   ): void {
     if (this.#state !== State.Open) return;
     this.#hub.counters.framesIn++;
+    this.msgsIn++;
     // A run of relays ends before anything else is answered or queued.
     if (kind !== Kind.Relay) this.#hub.fanout.flush();
     if (!this.#authed && kind !== Kind.Auth) {
@@ -514,6 +535,7 @@ export class Session implements Peer {
         this.#hub.fanout.relayFrame(this, source, start, end, owned, false);
         return;
       case Kind.RelayReceipted:
+        this.#hub.counters.receipts++;
         this.#hub.fanout.relayFrame(this, source, start, end, owned, true);
         return;
       case Kind.Ping:
@@ -530,6 +552,7 @@ export class Session implements Peer {
   #onCommand = (command: TextCommand): void => {
     if (this.#state !== State.Open) return;
     this.#hub.counters.framesIn++;
+    this.msgsIn++;
     if (!this.#authed && command.type !== "auth") {
       return this.#fatal(ErrorCode.Unauthorized);
     }
@@ -556,6 +579,7 @@ export class Session implements Peer {
         if (this.#auth(command.token)) this.#line("auth ok");
         return;
       case "relay": {
+        this.#hub.counters.receipts++;
         const { delivered, unknown } = this.#hub.fanout.relayText(
           this,
           command.ids,

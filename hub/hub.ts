@@ -21,6 +21,21 @@ import { HubCounters, type HubMetrics } from "./metrics.ts";
 import { Registry } from "./registry.ts";
 import { Session, type SessionHost } from "./_session.ts";
 import type { SessionConn } from "./session_conn.ts";
+import {
+  describeClient,
+  describeClose,
+  describeCluster,
+  optionsInForce,
+} from "./monitor/describe.ts";
+import {
+  type ClosedClient,
+  CloseRing,
+  type MonitorSource,
+} from "./monitor/source.ts";
+import { listenError } from "./monitor/listen_error.ts";
+
+/** How many recent departures `/connz` and the console show. */
+const RECENT_CLOSES = 100;
 
 /** Counts of the hub's connections, for tests and operators. */
 export interface HubStats {
@@ -50,9 +65,14 @@ export async function serve(options: HubOptions = {}): Promise<Hub> {
     transport: "tcp",
   } as const;
   // Listen first: a taken port must not cost the cluster a hub number.
-  const listener: HubListener = config.tls === null
-    ? Deno.listen(address)
-    : Deno.listenTls({ ...address, ...config.tls });
+  let listener: HubListener;
+  try {
+    listener = config.tls === null
+      ? Deno.listen(address)
+      : Deno.listenTls({ ...address, ...config.tls });
+  } catch (error) {
+    throw listenError(error, address);
+  }
   let cluster: ClusterLink | null = null;
   if (config.cluster !== null) {
     try {
@@ -122,6 +142,8 @@ export interface HubInternals {
   clientStats(
     id: number,
   ): { queued: number; footprint: number; written: number } | undefined;
+  /** The hub as `/hubz`, `/connz` and the console see it. */
+  monitor(): MonitorSource;
 }
 
 interface Internals extends HubInternals {
@@ -196,6 +218,9 @@ export class Hub implements AsyncDisposable {
   #accepting: Promise<void>;
   #shutdown: Promise<void> | null = null;
   #started = performance.now();
+  #startedMs = Date.now();
+  /** The last departures, for the console. */
+  #closes = new CloseRing<ClosedClient>(RECENT_CLOSES);
   /** Sessions waiting for their turn: see `#turn`. */
   #turns: Array<() => void> = [];
   #turnChannel = new MessageChannel();
@@ -243,6 +268,7 @@ export class Hub implements AsyncDisposable {
       pool: this.#pool,
       log,
       clientStats: (id) => this.#clientStats(id),
+      monitor: () => this.#monitorSource(),
       clusterHost: () => this.#clusterHost(),
     };
     this.#turnChannel.port1.onmessage = () => {
@@ -311,6 +337,39 @@ export class Hub implements AsyncDisposable {
       deliverRemote: (source: Uint8Array, record: RecordView, owned) =>
         this.#fanout.relayRemote(source, record, owned),
       presenceChanged: () => this.#registry.invalidate(),
+      log: this.#log,
+    };
+  }
+
+  /** The hub as the monitor sees it: read-only, computed when asked. */
+  #monitorSource(): MonitorSource {
+    const hub = this;
+    const config = this.#config;
+    const link = { transport: "tcp", tls: config.tls !== null } as const;
+    return {
+      token: config.token,
+      get draining() {
+        return hub.#shutdown !== null;
+      },
+      startedMs: this.#startedMs,
+      listening: () => [{
+        ...link,
+        address: `${this.addr.hostname}:${this.addr.port}`,
+      }],
+      options: () => optionsInForce(config),
+      metrics: () => this.metrics(),
+      clients: () => [...this.#sessions].map((s) => describeClient(s, link)),
+      client: (id) => {
+        for (const s of this.#sessions) {
+          if (s.id === id) return describeClient(s, link);
+        }
+        return undefined;
+      },
+      recentCloses: () => this.#closes.list(),
+      cluster: () =>
+        this.#cluster === null
+          ? null
+          : describeCluster(config.cluster!.name, this.#cluster),
       log: this.#log,
     };
   }
@@ -403,6 +462,9 @@ export class Hub implements AsyncDisposable {
     const reason = session.closeReason ?? CloseReason.ClientClosed;
     this.#counters.closed[reason]++;
     this.#counters.bytesOutClosed += session.queue.written;
+    this.#closes.push(
+      describeClose(session, { transport: "tcp", tls: false }, reason),
+    );
     // Ordinary ends are routine; anything else is worth an operator's eye.
     const routine = reason === CloseReason.ClientClosed ||
       reason === CloseReason.ClientQuit ||
@@ -412,8 +474,8 @@ export class Hub implements AsyncDisposable {
       routine ? "debug" : "info",
       "close",
       detail === null
-        ? { id: session.id, reason }
-        : { id: session.id, reason, error: detail },
+        ? { id: session.id, remote: session.remote, reason }
+        : { id: session.id, remote: session.remote, reason, error: detail },
     );
   }
 
