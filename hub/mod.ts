@@ -22,8 +22,8 @@ export type { RecordView } from "./cluster/wire.ts";
 export { CloseReason } from "./close_reason.ts";
 export { HubCounters, type HubMetrics } from "./metrics.ts";
 export {
-  type ListenMetricsOptions,
   listenMetrics,
+  type ListenMetricsOptions,
   type MetricsOptions,
   type MetricsServer,
   serveMetrics,

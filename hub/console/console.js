@@ -78,7 +78,9 @@ function duration(seconds) {
   const s = Math.floor(seconds);
   if (s < 60) return `${s}s`;
   if (s < 3600) return `${Math.floor(s / 60)}m ${s % 60}s`;
-  if (s < 86400) return `${Math.floor(s / 3600)}h ${Math.floor(s % 3600 / 60)}m`;
+  if (s < 86400) {
+    return `${Math.floor(s / 3600)}h ${Math.floor(s % 3600 / 60)}m`;
+  }
   return `${Math.floor(s / 86400)}d ${Math.floor(s % 86400 / 3600)}h`;
 }
 
@@ -151,7 +153,9 @@ function rateSeries(key) {
 
 /** @returns {[number, number][]} */
 function connectionSeries() {
-  return samples.map((s) => /** @type {[number, number]} */ ([s.t, s.connections]));
+  return samples.map((
+    s,
+  ) => /** @type {[number, number]} */ ([s.t, s.connections]));
 }
 
 const SVG = "http://www.w3.org/2000/svg";
@@ -201,7 +205,10 @@ function drawChart(id, series, format) {
   const latest = series.map(({ name, points }) =>
     `${name} ${format(points.at(-1)?.[1] ?? 0)}`
   );
-  svg.setAttribute("aria-label", `${svg.dataset.title ?? ""}: ${latest.join(", ")}`);
+  svg.setAttribute(
+    "aria-label",
+    `${svg.dataset.title ?? ""}: ${latest.join(", ")}`,
+  );
   svg.dataset.last = String(series[0]?.points.at(-1)?.[1] ?? 0);
   setText(`${id}-scale`, `scale 0 – ${format(top)}; now ${latest.join(", ")}`);
 }
@@ -269,9 +276,11 @@ function showCluster(cluster) {
   const body = /** @type {HTMLTableSectionElement} */ (
     byId("cluster-hubs").querySelector("tbody")
   );
-  body.replaceChildren(...cluster.hubs.map((h) =>
-    row([String(h.hub), { text: count(h.clients), num: true }])
-  ));
+  body.replaceChildren(
+    ...cluster.hubs.map((h) =>
+      row([String(h.hub), { text: count(h.clients), num: true }])
+    ),
+  );
 }
 
 // ------------------------------------------------------------------ tables
@@ -317,7 +326,12 @@ const COLUMNS = [
     num: true,
     show: (c) => duration(c.idle_seconds),
   },
-  { key: "msgs_in", label: "Msgs in", num: true, show: (c) => count(c.msgs_in) },
+  {
+    key: "msgs_in",
+    label: "Msgs in",
+    num: true,
+    show: (c) => count(c.msgs_in),
+  },
   {
     key: "msgs_out",
     label: "Msgs out",
@@ -498,11 +512,13 @@ async function poll() {
   }
 }
 
-for (const [id, title] of [
-  ["chart-msgs", "Messages per second"],
-  ["chart-bytes", "Bytes per second"],
-  ["chart-conns", "Open connections"],
-]) byId(/** @type {string} */ (id)).dataset.title = title;
+for (
+  const [id, title] of [
+    ["chart-msgs", "Messages per second"],
+    ["chart-bytes", "Bytes per second"],
+    ["chart-conns", "Open connections"],
+  ]
+) byId(/** @type {string} */ (id)).dataset.title = title;
 buildHeader();
 setupTokenForm();
 poll();

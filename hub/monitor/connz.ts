@@ -120,9 +120,7 @@ export function connz(
 
 /** Answers `/connz/ID`: the client, or 404. */
 export function connzOne(source: MonitorSource, id: string): JsonAnswer {
-  const client = /^\d{1,15}$/.test(id)
-    ? source.client(Number(id))
-    : undefined;
+  const client = /^\d{1,15}$/.test(id) ? source.client(Number(id)) : undefined;
   return client === undefined
     ? { status: 404, body: { error: `No client "${id}"` } }
     : { status: 200, body: client };
