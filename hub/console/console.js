@@ -179,7 +179,10 @@ function niceTop(max) {
 function drawChart(id, series, format) {
   const svg = byId(id);
   const now = samples.at(-1)?.t ?? Date.now();
-  const start = now - WINDOW * 1000;
+  // The charts span what there is, from a minute up to the whole window.
+  const first = samples[0]?.t ?? now;
+  const span = Math.min(WINDOW * 1000, Math.max(60_000, now - first));
+  const start = now - span;
   let max = 0;
   for (const { points } of series) {
     for (const [, v] of points) max = Math.max(max, v);
@@ -194,7 +197,7 @@ function drawChart(id, series, format) {
     const d = points
       .filter(([t]) => t >= start)
       .map(([t, v], i) =>
-        `${i === 0 ? "M" : "L"}${((t - start) / 1000).toFixed(1)},${
+        `${i === 0 ? "M" : "L"}${((t - start) / span * 300).toFixed(1)},${
           (100 - (v / top) * 98).toFixed(1)
         }`
       ).join("");
