@@ -343,13 +343,13 @@ export class Hub implements AsyncDisposable {
 
   /** The hub as the monitor sees it: read-only, computed when asked. */
   #monitorSource(): MonitorSource {
-    const hub = this;
+    const draining = () => this.#shutdown !== null;
     const config = this.#config;
     const link = { transport: "tcp", tls: config.tls !== null } as const;
     return {
       token: config.token,
       get draining() {
-        return hub.#shutdown !== null;
+        return draining();
       },
       startedMs: this.#startedMs,
       listening: () => [{
@@ -463,7 +463,10 @@ export class Hub implements AsyncDisposable {
     this.#counters.closed[reason]++;
     this.#counters.bytesOutClosed += session.queue.written;
     this.#closes.push(
-      describeClose(session, { transport: "tcp", tls: false }, reason),
+      describeClose(session, {
+        transport: "tcp",
+        tls: this.#config.tls !== null,
+      }, reason),
     );
     // Ordinary ends are routine; anything else is worth an operator's eye.
     const routine = reason === CloseReason.ClientClosed ||

@@ -3,7 +3,7 @@
  * `puppeteer-core` over the DevTools protocol: Debian's `chromium`, a fresh
  * profile each time, nothing fetched from the network.
  */
-import puppeteer, { type Browser } from "npm:puppeteer-core@24";
+import puppeteer, { type Browser } from "puppeteer-core";
 
 /** Where Debian installs Chromium. */
 export const CHROMIUM = Deno.env.get("MSGHUB_CHROMIUM") ?? "/usr/bin/chromium";

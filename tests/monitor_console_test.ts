@@ -10,7 +10,7 @@ import { connect } from "../client/mod.ts";
 import { type Hub, serve, serveMetrics } from "../hub/mod.ts";
 import { RawClient } from "./_helpers.ts";
 import { browserMissing, launchBrowser } from "./_browser.ts";
-import type { Page } from "npm:puppeteer-core@24";
+import type { Page } from "puppeteer-core";
 
 /** The page's globals, as the functions evaluated in the page see them. */
 declare const document: {
@@ -23,7 +23,9 @@ declare const document: {
 };
 
 const missing = browserMissing();
-if (missing !== null) console.log(`Skipping the console's browser tests: ${missing}`);
+if (missing !== null) {
+  console.log(`Skipping the console's browser tests: ${missing}`);
+}
 
 /** Generous: the machine may be busy; nothing here is timed, only awaited. */
 const WAIT = 20_000;
@@ -74,7 +76,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "console: in Chromium it lists TCP clients, charts traffic, sorts, and asks for the token",
+  name:
+    "console: in Chromium it lists TCP clients, charts traffic, sorts, and asks for the token",
   ignore: missing !== null,
   // The browser's own pipes and timers are not the test's.
   sanitizeOps: false,

@@ -121,7 +121,7 @@ async function getJson(path) {
 
 /** Samples of totals, oldest first, one a second at most. */
 /** @type {Sample[]} */
-let samples = [];
+const samples = [];
 
 /** @param {Sample} sample */
 function addSample(sample) {
@@ -157,8 +157,6 @@ function connectionSeries() {
     s,
   ) => /** @type {[number, number]} */ ([s.t, s.connections]));
 }
-
-const SVG = "http://www.w3.org/2000/svg";
 
 /** A scale's top: 1, 2 or 5 times a power of ten, at least `max`. @param {number} max */
 function niceTop(max) {

@@ -50,7 +50,9 @@ for (const line of ["quit\n", "\x1e\0\0\0\0", "auth x\n"]) {
   conn.close();
 }
 
-console.log(`traffic for ${seconds}s; the console is at http://127.0.0.1:${monitor.addr.port}/`);
+console.log(
+  `traffic for ${seconds}s; the console is at http://127.0.0.1:${monitor.addr.port}/`,
+);
 const end = Date.now() + seconds * 1000;
 let step = 0;
 while (Date.now() < end) {
