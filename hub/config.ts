@@ -5,7 +5,7 @@ import { HUB_OPTIONS, type HubOptionKey } from "./options.ts";
 
 export { ConfigError };
 
-export type { HubLogger, LogLevel } from "./log.ts";
+export type { HubLogger, LogFields, LogLevel } from "./log.ts";
 
 /**
  * Options of {@linkcode serve}. Each one's default, range and help are in

@@ -21,21 +21,8 @@ import { HubCounters, type HubMetrics } from "./metrics.ts";
 import { Registry } from "./registry.ts";
 import { Session, type SessionHost } from "./_session.ts";
 import type { SessionConn } from "./session_conn.ts";
-import {
-  describeClient,
-  describeClose,
-  describeCluster,
-  optionsInForce,
-} from "./monitor/describe.ts";
-import {
-  type ClosedClient,
-  CloseRing,
-  type MonitorSource,
-} from "./monitor/source.ts";
-import { listenError } from "./monitor/listen_error.ts";
-
-/** How many recent departures `/connz` and the console show. */
-const RECENT_CLOSES = 100;
+import { HubMonitor, type MonitorSource } from "./monitor/hub_monitor.ts";
+import { listenTcp } from "./monitor/listen_error.ts";
 
 /** Counts of the hub's connections, for tests and operators. */
 export interface HubStats {
@@ -65,14 +52,7 @@ export async function serve(options: HubOptions = {}): Promise<Hub> {
     transport: "tcp",
   } as const;
   // Listen first: a taken port must not cost the cluster a hub number.
-  let listener: HubListener;
-  try {
-    listener = config.tls === null
-      ? Deno.listen(address)
-      : Deno.listenTls({ ...address, ...config.tls });
-  } catch (error) {
-    throw listenError(error, address);
-  }
+  const listener: HubListener = listenTcp(address, config.tls);
   let cluster: ClusterLink | null = null;
   if (config.cluster !== null) {
     try {
@@ -218,9 +198,8 @@ export class Hub implements AsyncDisposable {
   #accepting: Promise<void>;
   #shutdown: Promise<void> | null = null;
   #started = performance.now();
-  #startedMs = Date.now();
-  /** The last departures, for the console. */
-  #closes = new CloseRing<ClosedClient>(RECENT_CLOSES);
+  /** What `/hubz`, `/connz` and the console see; it keeps recent closes. */
+  #monitor: HubMonitor;
   /** Sessions waiting for their turn: see `#turn`. */
   #turns: Array<() => void> = [];
   #turnChannel = new MessageChannel();
@@ -261,6 +240,15 @@ export class Hub implements AsyncDisposable {
       log,
     };
     const shuttingDown = () => this.#shutdown !== null;
+    this.#monitor = new HubMonitor({
+      config,
+      addr: () => this.addr,
+      sessions: () => this.#sessions,
+      metrics: () => this.metrics(),
+      draining: shuttingDown,
+      cluster,
+      log,
+    });
     this.#internals = {
       get shuttingDown() {
         return shuttingDown();
@@ -268,7 +256,7 @@ export class Hub implements AsyncDisposable {
       pool: this.#pool,
       log,
       clientStats: (id) => this.#clientStats(id),
-      monitor: () => this.#monitorSource(),
+      monitor: () => this.#monitor.source,
       clusterHost: () => this.#clusterHost(),
     };
     this.#turnChannel.port1.onmessage = () => {
@@ -337,39 +325,6 @@ export class Hub implements AsyncDisposable {
       deliverRemote: (source: Uint8Array, record: RecordView, owned) =>
         this.#fanout.relayRemote(source, record, owned),
       presenceChanged: () => this.#registry.invalidate(),
-      log: this.#log,
-    };
-  }
-
-  /** The hub as the monitor sees it: read-only, computed when asked. */
-  #monitorSource(): MonitorSource {
-    const draining = () => this.#shutdown !== null;
-    const config = this.#config;
-    const link = { transport: "tcp", tls: config.tls !== null } as const;
-    return {
-      token: config.token,
-      get draining() {
-        return draining();
-      },
-      startedMs: this.#startedMs,
-      listening: () => [{
-        ...link,
-        address: `${this.addr.hostname}:${this.addr.port}`,
-      }],
-      options: () => optionsInForce(config),
-      metrics: () => this.metrics(),
-      clients: () => [...this.#sessions].map((s) => describeClient(s, link)),
-      client: (id) => {
-        for (const s of this.#sessions) {
-          if (s.id === id) return describeClient(s, link);
-        }
-        return undefined;
-      },
-      recentCloses: () => this.#closes.list(),
-      cluster: () =>
-        this.#cluster === null
-          ? null
-          : describeCluster(config.cluster!.name, this.#cluster),
       log: this.#log,
     };
   }
@@ -462,12 +417,7 @@ export class Hub implements AsyncDisposable {
     const reason = session.closeReason ?? CloseReason.ClientClosed;
     this.#counters.closed[reason]++;
     this.#counters.bytesOutClosed += session.queue.written;
-    this.#closes.push(
-      describeClose(session, {
-        transport: "tcp",
-        tls: this.#config.tls !== null,
-      }, reason),
-    );
+    this.#monitor.closed(session, reason);
     // Ordinary ends are routine; anything else is worth an operator's eye.
     const routine = reason === CloseReason.ClientClosed ||
       reason === CloseReason.ClientQuit ||

@@ -12,6 +12,8 @@
 import consoleCss from "./console/console.css" with { type: "text" };
 import consoleHtml from "./console/index.html" with { type: "text" };
 import consoleJs from "./console/console.js" with { type: "text" };
+import chartsJs from "./console/charts.js" with { type: "text" };
+import formatJs from "./console/format.js" with { type: "text" };
 import {
   EXPOSITION_CONTENT_TYPE,
   formatMetrics,
@@ -21,7 +23,7 @@ import { Hub, hubInternals } from "./hub.ts";
 import type { HubLogger } from "./log.ts";
 import { connz, connzOne, type JsonAnswer } from "./monitor/connz.ts";
 import { buildHubz } from "./monitor/hubz.ts";
-import { formatAddress, listenError } from "./monitor/listen_error.ts";
+import { formatAddress, listenOn } from "./monitor/listen_error.ts";
 import { processStats } from "./monitor/process.ts";
 import { History, sampleOf } from "./monitor/rates.ts";
 import type { MonitorSource } from "./monitor/source.ts";
@@ -108,9 +110,8 @@ export function listenMetrics(options: ListenMetricsOptions): MetricsServer {
     port: options.port,
   };
   let monitor: MetricsServer | null = null;
-  let server: Deno.HttpServer<Deno.NetAddr>;
-  try {
-    server = Deno.serve({
+  const server = listenOn(address, () =>
+    Deno.serve({
       ...address,
       // Deno.serve would print its own listening line on stdout.
       onListen: () => {},
@@ -118,10 +119,7 @@ export function listenMetrics(options: ListenMetricsOptions): MetricsServer {
         log("error", "metrics request failed", { error: String(error) });
         return new Response("internal error", { status: 500 });
       },
-    }, (request) => monitor!.respond(request));
-  } catch (error) {
-    throw listenError(error, address);
-  }
+    }, (request) => monitor!.respond(request)));
   monitor = new MetricsServer(server);
   log("info", "metrics listening", { address: formatAddress(monitor.addr) });
   return monitor;
@@ -247,13 +245,13 @@ export class MetricsServer implements AsyncDisposable {
 const CSP =
   "default-src 'self'; img-src 'self' data:; connect-src 'self' ws: wss:; frame-ancestors 'none'";
 
+const JS = "text/javascript; charset=utf-8";
 const STATIC: Record<string, { body: string; type: string }> = {
   "/": { body: consoleHtml, type: "text/html; charset=utf-8" },
   "/console.css": { body: consoleCss, type: "text/css; charset=utf-8" },
-  "/console.js": {
-    body: consoleJs,
-    type: "text/javascript; charset=utf-8",
-  },
+  "/console.js": { body: consoleJs, type: JS },
+  "/charts.js": { body: chartsJs, type: JS },
+  "/format.js": { body: formatJs, type: JS },
 };
 
 function json(answer: JsonAnswer): Response {

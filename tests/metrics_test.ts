@@ -16,8 +16,8 @@ import {
   serve,
   serveMetrics,
 } from "../hub/mod.ts";
-import { hubOptions } from "../cli/hub_command.ts";
-import { UsageError } from "../cli/flags.ts";
+import { hubOptions } from "../cli/hub/mod.ts";
+import { UsageError } from "../flags/mod.ts";
 import { bytes, RawClient, waitFor } from "./_helpers.ts";
 import { HubProcess, run } from "./_cli.ts";
 

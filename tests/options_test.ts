@@ -26,8 +26,8 @@ import {
 } from "../hub/options.ts";
 import { DEFAULTS, serve } from "../hub/mod.ts";
 import { resolveConfig } from "../hub/config.ts";
-import { HUB_USAGE, hubOptions } from "../cli/hub_command.ts";
-import { UsageError } from "../cli/flags.ts";
+import { HUB_USAGE, hubOptions } from "../cli/hub/mod.ts";
+import { UsageError } from "../flags/mod.ts";
 
 /**
  * The Markdown tables that copy rows of the option table: the file, the

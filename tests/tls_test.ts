@@ -7,8 +7,8 @@ import {
 } from "./_assert.ts";
 import { connect, ConnectError, HubError } from "../client/mod.ts";
 import { CloseReason, ConfigError, serve } from "../hub/mod.ts";
-import { hubOptions } from "../cli/hub_command.ts";
-import { UsageError } from "../cli/flags.ts";
+import { hubOptions } from "../cli/hub/mod.ts";
+import { UsageError } from "../flags/mod.ts";
 import { deadline, waitFor } from "./_helpers.ts";
 import { HubProcess, run } from "./_cli.ts";
 import { makeCerts } from "./_tls.ts";
@@ -232,7 +232,7 @@ Deno.test("msghub client --tls --ca-cert against msghub hub --tls-cert --tls-key
 
   const usage = await run(["client", "--ca-cert", certs.caPath, "identity"]);
   assertEquals(usage.code, 2);
-  assertStringIncludes(usage.stderr, "Option --ca-cert needs --tls");
+  assertStringIncludes(usage.stderr, "option --ca-cert needs --tls");
 });
 
 Deno.test("msghub hub with half a key pair, or a key that is not one, does not start", async () => {

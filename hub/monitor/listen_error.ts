@@ -51,3 +51,49 @@ export function listenError(
   }
   return error;
 }
+
+/**
+ * Runs `listen` (a `Deno.listen` on `address`), throwing
+ * {@linkcode listenError}'s error when it fails.
+ *
+ * @example
+ * ```ts
+ * import { listenOn } from "./listen_error.ts";
+ * const address = { hostname: "127.0.0.1", port: 0 };
+ * using listener = listenOn(address, () => Deno.listen(address));
+ * if (listener.addr.port === 0) throw new Error("Expected a real port");
+ * ```
+ */
+export function listenOn<T>(
+  address: { hostname: string; port: number },
+  listen: () => T,
+): T {
+  try {
+    return listen();
+  } catch (error) {
+    throw listenError(error, address);
+  }
+}
+
+/**
+ * Listens on `address` over TCP, or TLS with `tls`, throwing
+ * {@linkcode listenError}'s error when it cannot.
+ *
+ * @example
+ * ```ts
+ * import { listenTcp } from "./listen_error.ts";
+ * using listener = listenTcp({ hostname: "127.0.0.1", port: 0 }, null);
+ * if (listener.addr.port === 0) throw new Error("Expected a real port");
+ * ```
+ */
+export function listenTcp(
+  address: { hostname: string; port: number },
+  tls: { cert: string; key: string } | null,
+): Deno.Listener<Deno.TcpConn | Deno.TlsConn, Deno.NetAddr> {
+  const where = { ...address, transport: "tcp" } as const;
+  return listenOn(
+    address,
+    () =>
+      tls === null ? Deno.listen(where) : Deno.listenTls({ ...where, ...tls }),
+  );
+}

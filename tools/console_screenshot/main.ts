@@ -8,7 +8,7 @@
  */
 import { connect } from "../../client/mod.ts";
 import { serve, serveMetrics } from "../../hub/mod.ts";
-import { browserMissing, launchBrowser } from "../../tests/_browser.ts";
+import { browserMissing, launchBrowser } from "./browser.ts";
 
 const seconds = Number(Deno.args[0] ?? 40);
 const OUT = new URL("../../docs/console.png", import.meta.url);
