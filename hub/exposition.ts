@@ -121,6 +121,14 @@ export function formatMetrics(metrics: HubMetrics): string {
     metrics.connections,
   );
   gauge(
+    "transport_connections",
+    "Open connections, by transport.",
+    [
+      { labels: { transport: "tcp" }, value: metrics.transports.tcp },
+      { labels: { transport: "ws" }, value: metrics.transports.ws },
+    ],
+  );
+  gauge(
     "registered_clients",
     "Clients that appear in lists and receive relays, by dialect.",
     [
@@ -134,6 +142,14 @@ export function formatMetrics(metrics: HubMetrics): string {
     metrics.queuedBytes,
   );
   counter("connections_accepted", "Connections accepted.", c.accepted);
+  counter(
+    "transport_connections_accepted",
+    "Connections accepted, by transport.",
+    [
+      { labels: { transport: "tcp" }, value: c.accepted - c.acceptedWs },
+      { labels: { transport: "ws" }, value: c.acceptedWs },
+    ],
+  );
   counter(
     "connections_closed",
     "Connections closed, by reason (a snake_case name).",

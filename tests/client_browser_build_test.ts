@@ -1,14 +1,12 @@
 /**
  * The browser build: `deno task build:browser` makes one ES module without
- * the TCP transport, and that file works under Node against a hub over
- * WebSocket (through the WebSocket test peer until the hub's listener
- * lands).
+ * the TCP transport, and that file works under Node against a hub's
+ * WebSocket listener.
  */
 import { connect } from "../client/mod.ts";
 import { serve } from "../hub/mod.ts";
 import { deadline, text } from "./_helpers.ts";
 import { assert, assertEquals } from "./_client_helpers.ts";
-import { WebSocketTestPeer } from "./_ws_test_peer.ts";
 
 const ROOT = new URL("../", import.meta.url);
 const BUNDLE = new URL("dist/msghub.js", ROOT);
@@ -87,8 +85,7 @@ Deno.test("the browser build under node: id, relays both ways with a TCP client,
     return;
   }
   await build();
-  await using hub = await serve({ port: 0 });
-  await using peer = new WebSocketTestPeer(hub.addr.port);
+  await using hub = await serve({ port: 0, wsPort: 0 });
   await using tcp = await connect({ port: hub.addr.port });
   const tcpId = await tcp.identity();
   const script = `
@@ -111,7 +108,7 @@ Deno.test("the browser build under node: id, relays both ways with a TCP client,
     args: [...node.flags, "--input-type=module", "-e", script],
     env: {
       MSGHUB_MODULE: BUNDLE.href,
-      MSGHUB_URL: peer.url("/msghub"),
+      MSGHUB_URL: `ws://127.0.0.1:${hub.wsAddr!.port}/msghub`,
       TCP_ID: String(tcpId),
     },
     stdin: "null",

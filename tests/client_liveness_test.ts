@@ -1,8 +1,8 @@
 /**
  * The client's liveness timer: PING after a silence, PingTimeoutError when
  * the hub stops answering. Over real sockets: a FakeHub that reads and never
- * replies, a hub process stopped with SIGSTOP, and the WebSocket test peer
- * muted. Short intervals, no sleeps: each test awaits the failure with a
+ * replies, a hub process stopped with SIGSTOP, and a proxy in front of the
+ * hub's WebSocket port muted. Short intervals, no sleeps: each test awaits the failure with a
  * deadline.
  */
 import {
@@ -24,7 +24,7 @@ import {
   rejection,
 } from "./_client_helpers.ts";
 import { HubProcess } from "./_cli.ts";
-import { WebSocketTestPeer } from "./_ws_test_peer.ts";
+import { WsRecorder } from "./_ws_recorder.ts";
 
 const FAST = { pingInterval: 20, pingTimeout: 100 };
 
@@ -112,8 +112,8 @@ Deno.test("liveness: a hub process stopped with SIGSTOP is detected", async () =
 });
 
 Deno.test("liveness: over WebSocket, a silent path fails the client the same way", async () => {
-  await using hub = await serve({ port: 0 });
-  await using peer = new WebSocketTestPeer(hub.addr.port);
+  await using hub = await serve({ port: 0, wsPort: 0 });
+  await using peer = new WsRecorder(hub.wsAddr!.port);
   await using client = await connect(peer.url(), FAST);
   await client.identity();
   peer.mute();

@@ -1,8 +1,7 @@
 /**
- * The client's WebSocket transport, against a real hub reached through
- * {@linkcode WebSocketTestPeer} (a Deno.upgradeWebSocket bridge, standing in
- * for the hub's WebSocket listener until it lands; then these tests move to
- * the hub's own port).
+ * The client's WebSocket transport, against the hub's own WebSocket
+ * listener. A recording proxy (tests/_ws_recorder.ts) sits in between where
+ * a test checks how the client frames what it sends.
  */
 import {
   type Client,
@@ -23,7 +22,7 @@ import {
   assertStringIncludes,
   rejection,
 } from "./_client_helpers.ts";
-import { WebSocketTestPeer } from "./_ws_test_peer.ts";
+import { WsRecorder } from "./_ws_recorder.ts";
 
 async function take(client: Client, count: number): Promise<Message[]> {
   const messages: Message[] = [];
@@ -40,9 +39,9 @@ async function take(client: Client, count: number): Promise<Message[]> {
   return messages;
 }
 
-Deno.test("websocket: ids, list, echo, ping and receipts through the test peer", async () => {
-  await using hub = await serve({ port: 0 });
-  await using peer = new WebSocketTestPeer(hub.addr.port);
+Deno.test("websocket: ids, list, echo, ping and receipts over the hub's WebSocket port", async () => {
+  await using hub = await serve({ port: 0, wsPort: 0 });
+  await using peer = new WsRecorder(hub.wsAddr!.port);
   await using overWs = await connect(peer.url("/any/path?x=1"));
   await using overTcp = await connect(`msghub://127.0.0.1:${hub.addr.port}`);
   const wsId = await overWs.identity();
@@ -65,8 +64,8 @@ Deno.test("websocket: ids, list, echo, ping and receipts through the test peer",
 });
 
 Deno.test("websocket: relays both ways between a WebSocket and a TCP client, in order", async () => {
-  await using hub = await serve({ port: 0 });
-  await using peer = new WebSocketTestPeer(hub.addr.port);
+  await using hub = await serve({ port: 0, wsPort: 0 });
+  await using peer = new WsRecorder(hub.wsAddr!.port);
   await using ws = await connect(peer.url());
   await using tcp = await connect({ port: hub.addr.port });
   const wsId = await ws.identity();
@@ -89,8 +88,8 @@ Deno.test("websocket: relays both ways between a WebSocket and a TCP client, in 
 });
 
 Deno.test("websocket: 1 MiB bodies cross intact; no client message is over 1 MiB", async () => {
-  await using hub = await serve({ port: 0 });
-  await using peer = new WebSocketTestPeer(hub.addr.port);
+  await using hub = await serve({ port: 0, wsPort: 0 });
+  await using peer = new WsRecorder(hub.wsAddr!.port);
   await using ws = await connect(peer.url());
   await using tcp = await connect({ port: hub.addr.port });
   const full = new Uint8Array(MAX_BODY).map((_, i) => (i * 31) & 0xff);
@@ -111,8 +110,8 @@ Deno.test("websocket: 1 MiB bodies cross intact; no client message is over 1 MiB
 });
 
 Deno.test("websocket: pipelined calls resolve in request order", async () => {
-  await using hub = await serve({ port: 0 });
-  await using peer = new WebSocketTestPeer(hub.addr.port);
+  await using hub = await serve({ port: 0, wsPort: 0 });
+  await using peer = new WsRecorder(hub.wsAddr!.port);
   await using client = await connect(peer.url());
   const id = await client.identity();
   const calls: Promise<unknown>[] = [];
@@ -133,8 +132,8 @@ Deno.test("websocket: pipelined calls resolve in request order", async () => {
 });
 
 Deno.test("websocket: a wrong token is HubError 7; the right one works", async () => {
-  await using hub = await serve({ port: 0, token: "s3cret" });
-  await using peer = new WebSocketTestPeer(hub.addr.port);
+  await using hub = await serve({ port: 0, wsPort: 0, token: "s3cret" });
+  await using peer = new WsRecorder(hub.wsAddr!.port);
   await using good = await connect(peer.url(), { token: "s3cret" });
   assert((await good.identity()) > 0n);
   const wrong = await rejection(connect(peer.url(), { token: "guess" }));
@@ -143,8 +142,8 @@ Deno.test("websocket: a wrong token is HubError 7; the right one works", async (
 });
 
 Deno.test("websocket: calls made before close get their replies; later ones reject", async () => {
-  await using hub = await serve({ port: 0 });
-  await using peer = new WebSocketTestPeer(hub.addr.port);
+  await using hub = await serve({ port: 0, wsPort: 0 });
+  await using peer = new WsRecorder(hub.wsAddr!.port);
   await using receiver = await connect({ port: hub.addr.port });
   const to = await receiver.identity();
   const client = await connect(peer.url());
@@ -159,9 +158,9 @@ Deno.test("websocket: calls made before close get their replies; later ones reje
 });
 
 Deno.test("websocket: hub shutdown reaches a WebSocket client as HubError 6", async () => {
-  const hub = await serve({ port: 0 });
+  const hub = await serve({ port: 0, wsPort: 0 });
   try {
-    await using peer = new WebSocketTestPeer(hub.addr.port);
+    await using peer = new WsRecorder(hub.wsAddr!.port);
     await using client = await connect(peer.url());
     await client.identity();
     await hub.shutdown();

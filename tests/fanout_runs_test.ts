@@ -184,6 +184,7 @@ class Receiver implements Peer {
   stamp = 0;
   pressure: Peer | null = null;
   readonly dialect = Dialect.Binary;
+  readonly transport = "tcp";
   readonly queue: OutboundQueue;
   /** Set once a send was refused for the bound. */
   cutOff = false;

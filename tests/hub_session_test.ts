@@ -130,7 +130,7 @@ function concat(parts: readonly Uint8Array[]): Uint8Array {
 }
 
 /** A host made of the hub's own parts, as the hub assembles it. */
-function host(): SessionHost & { gone: Session[] } {
+function host(): SessionHost<Session> & { gone: Session[] } {
   const counters = new HubCounters();
   const pool = new BufferPool();
   const arena = new OutboundArena(ARENA_CHUNK, pool);

@@ -195,13 +195,21 @@ Deno.test("exposition: label values and help text are escaped, values spelled as
   );
 });
 
-Deno.test("exposition: a fresh hub has seventeen families, each once", async () => {
+Deno.test("exposition: a fresh hub has nineteen families, each once", async () => {
   await using hub = await serve({ port: 0 });
   const text = formatMetrics(hub.metrics());
   const names = [...text.matchAll(/^# TYPE (\S+)/gm)].map((m) => m[1]);
   assertEquals(new Set(names).size, names.length, "no family twice");
-  assertEquals(names.length, 17);
+  assertEquals(names.length, 19);
   assertStringIncludes(text, "\nmsghub_relays_total 0\n");
+  assertStringIncludes(
+    text,
+    '\nmsghub_transport_connections{transport="ws"} 0\n',
+  );
+  assertStringIncludes(
+    text,
+    '\nmsghub_transport_connections_accepted_total{transport="tcp"} 0\n',
+  );
   assertMatch(text, /^# HELP msghub_uptime_seconds /);
 });
 

@@ -18,6 +18,7 @@ import {
 } from "../hub/mod.ts";
 import { processStats } from "../hub/monitor/process.ts";
 import { LogRecorder, RawClient, waitFor } from "./_helpers.ts";
+import { WsClient } from "./_ws_client.ts";
 
 async function get(
   port: number,
@@ -303,5 +304,38 @@ Deno.test("monitor: bound before a hub, it answers 503 until attached, and names
   assertStringIncludes(
     (error as Error).message,
     `Cannot listen on "127.0.0.1:${monitor.addr.port}"`,
+  );
+});
+
+Deno.test("monitor: WebSocket clients show as transport ws, beside TCP ones", async () => {
+  await using hub = await serve({ port: 0, wsPort: 0 });
+  await using monitor = await serveMetrics(hub, { port: 0 });
+  const m = monitor.addr.port;
+  await using tcp = await RawClient.connect(hub.addr.port);
+  await tcp.send("identity\n");
+  assertEquals(await tcp.line(), "identity 1");
+  {
+    await using ws = await WsClient.open(hub.wsAddr!.port);
+    await ws.text("identity\n");
+    assertEquals(await ws.line(), "identity 2\n");
+    const hubz = await getJson<Hubz>(m, "/hubz");
+    assertEquals(hubz.listening.map((l) => [l.transport, l.address]), [
+      ["tcp", `127.0.0.1:${hub.addr.port}`],
+      ["ws", `127.0.0.1:${hub.wsAddr!.port}`],
+    ]);
+    assertEquals(hubz.connections.by_transport, { tcp: 1, ws: 1 });
+    const connz = await getJson<Connz>(m, "/connz");
+    assertEquals(
+      connz.connections.map((c) => [c.id, c.transport, c.dialect, c.msgs_in]),
+      [[1, "tcp", "text", 1], [2, "ws", "text", 1]],
+    );
+    await ws.text("quit\n");
+    assertEquals(await ws.closed(), 1000);
+  }
+  await waitFor(() => hub.stats.connections === 1, "the ws client to be gone");
+  const after = await getJson<Connz>(m, "/connz");
+  assertEquals(
+    after.recent_closes.map((c) => [c.id, c.transport, c.reason]),
+    [[2, "ws", "client_quit"]],
   );
 });

@@ -172,6 +172,7 @@ Deno.test("defaults and ranges are those of the spec", () => {
     drainTimeout: [0, 3_600_000],
     maxStall: [0, 10_000],
     token: [1, 1024],
+    wsPort: [0, 65535],
     metricsPort: [0, 65535],
     clusterHeartbeat: [10, 60_000],
     clusterDeadAfter: [20, 600_000],

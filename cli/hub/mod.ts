@@ -84,8 +84,9 @@ function optionLines(): string {
 /** `msghub hub --help`. */
 export const HUB_USAGE = `Usage: msghub hub [options]
 
-Runs a hub. It prints one line, "msghub hub listening on HOST:PORT", and
-serves until SIGINT or SIGTERM, then drains and exits 0.
+Runs a hub. It prints one line, "msghub hub listening on HOST:PORT" (with
+" ws=HOST:PORT" after it when --ws-port is given), and serves until SIGINT
+or SIGTERM, then drains and exits 0.
 
 Options:
 ${optionLines()}
@@ -228,9 +229,14 @@ export async function hubOptions(
     ...hubOptionsOf(given),
     logger: createLogger({ level, format, write: sink.write }),
   };
-  const host = options.hostname ?? HUB_OPTIONS.hostname.default;
+  const tcpHost = options.hostname ?? HUB_OPTIONS.hostname.default;
+  // The WebSocket listener is as open as the TCP one: the same rule holds.
+  const host = [tcpHost, options.wsHostname ?? tcpHost].find((h) =>
+    !isLoopback(h)
+  );
   if (
-    !isLoopback(host) && options.token === undefined && !given.has("insecure")
+    host !== undefined && options.token === undefined &&
+    !given.has("insecure")
   ) {
     throw new UsageError(
       `Refusing to listen on "${host}" without a token: anyone who can reach it could read every message. Set --token-file or MSGHUB_TOKEN, or pass --insecure`,
@@ -297,7 +303,12 @@ async function runHub(args: string[], sink: StderrSink): Promise<number> {
   const stop = () => void hub.shutdown();
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);
-  console.log(`msghub hub listening on ${hub.addr.hostname}:${hub.addr.port}`);
+  const ws = hub.wsAddr === null
+    ? ""
+    : ` ws=${hub.wsAddr.hostname}:${hub.wsAddr.port}`;
+  console.log(
+    `msghub hub listening on ${hub.addr.hostname}:${hub.addr.port}${ws}`,
+  );
   // /healthz answers 503 while the hub drains; the endpoint goes last.
   await hub.finished;
   await metrics?.shutdown();

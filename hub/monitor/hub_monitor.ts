@@ -20,7 +20,13 @@ import {
   type SessionLink,
 } from "./describe.ts";
 import { formatAddress } from "./listen_error.ts";
-import { type ClosedClient, CloseRing, type MonitorSource } from "./source.ts";
+import {
+  type ClosedClient,
+  CloseRing,
+  type ListenAddress,
+  type MonitorSource,
+  type Transport,
+} from "./source.ts";
 
 export type { MonitorSource };
 
@@ -31,10 +37,10 @@ export const RECENT_CLOSES = 100;
 export interface MonitoredHub {
   /** The resolved options. */
   readonly config: HubConfig;
-  /** Where the hub listens. */
-  addr(): Deno.NetAddr;
+  /** Where the hub listens: TCP, and WebSocket when it does. */
+  addr(): [Deno.NetAddr, Deno.NetAddr | null];
   /** The open sessions. */
-  sessions(): Iterable<MonitoredSession>;
+  sessions(): Iterable<MonitoredSession & { readonly transport: Transport }>;
   /** The counters and gauges. */
   metrics(): HubMetrics;
   /** True from the moment shutdown begins. */
@@ -59,14 +65,17 @@ export class HubMonitor {
   /** The hub as `/hubz`, `/connz` and the console see it. */
   readonly source: MonitorSource;
   #closes = new CloseRing<ClosedClient>(RECENT_CLOSES);
-  #link: SessionLink;
+  #tls: boolean;
 
   /** Describes `hub`, which it reads only when asked. */
   constructor(hub: MonitoredHub) {
     const config = hub.config;
-    // Every session of this hub came through its one listener.
-    const link: SessionLink = { transport: "tcp", tls: config.tls !== null };
-    this.#link = link;
+    // Both listeners speak TLS when the hub has a key pair.
+    const tls = this.#tls = config.tls !== null;
+    const link = (s: { transport: Transport }): SessionLink => ({
+      transport: s.transport,
+      tls,
+    });
     const clients = () => [...hub.sessions()];
     this.source = {
       token: config.token,
@@ -74,13 +83,20 @@ export class HubMonitor {
         return hub.draining();
       },
       startedMs: Date.now(),
-      listening: () => [{ ...link, address: formatAddress(hub.addr()) }],
+      listening: () => {
+        const [tcp, ws] = hub.addr();
+        const out = [{ transport: "tcp", tls, address: formatAddress(tcp) }];
+        if (ws !== null) {
+          out.push({ transport: "ws", tls, address: formatAddress(ws) });
+        }
+        return out as ListenAddress[];
+      },
       options: () => optionsInForce(config),
       metrics: () => hub.metrics(),
-      clients: () => clients().map((s) => describeClient(s, link)),
+      clients: () => clients().map((s) => describeClient(s, link(s))),
       client: (id) => {
         const session = clients().find((s) => s.id === id);
-        return session && describeClient(session, link);
+        return session && describeClient(session, link(session));
       },
       recentCloses: () => this.#closes.list(),
       cluster: () =>
@@ -92,7 +108,11 @@ export class HubMonitor {
   }
 
   /** Notes a session that has closed, for the recent departures. */
-  closed(session: MonitoredSession, reason: CloseReason): void {
-    this.#closes.push(describeClose(session, this.#link, reason));
+  closed(
+    session: MonitoredSession & { readonly transport: Transport },
+    reason: CloseReason,
+  ): void {
+    const link = { transport: session.transport, tls: this.#tls };
+    this.#closes.push(describeClose(session, link, reason));
   }
 }

@@ -6,7 +6,7 @@ import { HEADER_SIZE } from "../../protocol/mod.ts";
 import { serve } from "../../hub/mod.ts";
 import { text } from "../_helpers.ts";
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
-import { WebSocketTestPeer } from "../_ws_test_peer.ts";
+import { WsRecorder } from "../_ws_recorder.ts";
 import { run } from "./_client_helpers.ts";
 
 Deno.test("ping prints each round trip, then min/avg/max of them", async () => {
@@ -65,8 +65,8 @@ Deno.test("ping --json prints one object, times in milliseconds", async () => {
 
 Deno.test("ping sends one PING per round trip, after the IDENTITY of connecting", async () => {
   // The peer sees each write of the client as one WebSocket message.
-  await using hub = await serve({ port: 0 });
-  await using peer = new WebSocketTestPeer(hub.addr.port);
+  await using hub = await serve({ port: 0, wsPort: 0 });
+  await using peer = new WsRecorder(hub.wsAddr!.port);
   const out = await run(["--url", peer.url(), "ping", "--count", "4"]);
   assertEquals([out.code, out.stderr], [0, ""]);
   assertEquals(

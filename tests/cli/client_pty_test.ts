@@ -8,7 +8,7 @@ import { connect } from "../../client/mod.ts";
 import { serve } from "../../hub/mod.ts";
 import { deadline } from "../_helpers.ts";
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
-import { WebSocketTestPeer } from "../_ws_test_peer.ts";
+import { WsRecorder } from "../_ws_recorder.ts";
 import { VirtualTerminal } from "./_vt.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
@@ -280,8 +280,8 @@ Deno.test({
   ignore: typeof pty === "string",
   async fn() {
     if (typeof pty === "string") return;
-    await using hub = await serve({ port: 0 });
-    await using peer = new WebSocketTestPeer(hub.addr.port);
+    await using hub = await serve({ port: 0, wsPort: 0 });
+    await using peer = new WsRecorder(hub.wsAddr!.port);
     await using sender = await connect({ port: hub.addr.port });
     const from = await sender.identity();
     const url = peer.url("/chat");

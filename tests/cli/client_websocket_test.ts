@@ -1,14 +1,14 @@
 /**
  * `msghub client --url ws://…`: every one-shot command, and a piped
- * session, over WebSocket. Until the hub has a WebSocket listener of its
- * own, the WebSocket end is the test peer of `../_ws_test_peer.ts`,
- * bridged to a real hub; clients on TCP share that hub.
+ * session, over WebSocket: the CLI talks to the hub's own WebSocket port,
+ * through the transparent recording proxy of `../_ws_recorder.ts` where a
+ * test checks what the client sent; clients on TCP share that hub.
  */
 import { connect } from "../../client/mod.ts";
 import { serve } from "../../hub/mod.ts";
 import { text } from "../_helpers.ts";
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
-import { WebSocketTestPeer } from "../_ws_test_peer.ts";
+import { WsRecorder } from "../_ws_recorder.ts";
 import { nextMessage, run, Running } from "./_client_helpers.ts";
 
 function json(bytes: Uint8Array): unknown {
@@ -18,8 +18,8 @@ function json(bytes: Uint8Array): unknown {
 }
 
 Deno.test("every one-shot command works with --url ws://", async () => {
-  await using hub = await serve({ port: 0 });
-  await using peer = new WebSocketTestPeer(hub.addr.port);
+  await using hub = await serve({ port: 0, wsPort: 0 });
+  await using peer = new WsRecorder(hub.wsAddr!.port);
   await using tcp = await connect({ port: hub.addr.port });
   const tcpId = await tcp.identity();
   const inbox = tcp.messages();
@@ -75,8 +75,8 @@ Deno.test("every one-shot command works with --url ws://", async () => {
 });
 
 Deno.test("a piped session works with --url ws://", async () => {
-  await using hub = await serve({ port: 0 });
-  await using peer = new WebSocketTestPeer(hub.addr.port);
+  await using hub = await serve({ port: 0, wsPort: 0 });
+  await using peer = new WsRecorder(hub.wsAddr!.port);
   await using other = await connect({ port: hub.addr.port });
   const otherId = await other.identity();
   const out = await run(
@@ -96,8 +96,8 @@ Deno.test("a piped session works with --url ws://", async () => {
 });
 
 Deno.test("MSGHUB_URL can name a WebSocket hub", async () => {
-  await using hub = await serve({ port: 0 });
-  await using peer = new WebSocketTestPeer(hub.addr.port);
+  await using hub = await serve({ port: 0, wsPort: 0 });
+  await using peer = new WsRecorder(hub.wsAddr!.port);
   const out = await run(["echo", "env"], undefined, { MSGHUB_URL: peer.url() });
   assertEquals([out.code, text(out.stdout), out.stderr], [0, "env\n", ""]);
   assert(peer.received.length > 0, "it went through the peer");
