@@ -20,6 +20,7 @@ import {
   readU64,
   writeDeliverHead,
 } from "../protocol/mod.ts";
+import { IDS_PER_EPOCH } from "./cluster/ids.ts";
 import type { ClusterLink } from "./cluster/link.ts";
 import type { RemoteHub } from "./cluster/view.ts";
 import type { RecordView } from "./cluster/wire.ts";
@@ -345,7 +346,7 @@ export class Fanout {
       const number = id <= MAX_SAFE_ID ? Number(id) : -1;
       const remote = epochs === null || number < 0
         ? undefined
-        : epochs.get(Math.floor(number / TWO_32));
+        : epochs.get(Math.floor(number / IDS_PER_EPOCH));
       if (remote !== undefined && this.#remote(remote, number, stamp, true)) {
         continue;
       }

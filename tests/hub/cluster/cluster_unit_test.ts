@@ -1,5 +1,5 @@
 /** The cluster's pure parts: its wire format, the view of other hubs, ids. */
-import { assert, assertEquals, assertThrows } from "./_assert.ts";
+import { assert, assertEquals, assertThrows } from "../../_assert.ts";
 import {
   Batch,
   BATCH_HEAD,
@@ -12,9 +12,14 @@ import {
   recordSize,
   writeBatchHead,
   writeRecord,
-} from "../hub/cluster/wire.ts";
-import { ClusterView, type ViewActions } from "../hub/cluster/view.ts";
-import { checkEpoch, IdSource, MAX_EPOCH } from "../hub/cluster/ids.ts";
+} from "../../../hub/cluster/wire.ts";
+import { ClusterView, type ViewActions } from "../../../hub/cluster/view.ts";
+import {
+  checkEpoch,
+  IDS_PER_EPOCH,
+  IdSource,
+  MAX_EPOCH,
+} from "../../../hub/cluster/ids.ts";
 
 const BIG = 2 ** 52 + 7;
 
@@ -29,7 +34,7 @@ Deno.test("presence messages round-trip, ids up to 2^53 included", () => {
       seq: 0xffff_ffff,
       part: 1,
       parts: 2,
-      ids: [2 ** 32 + 1, 2 ** 32 + 2],
+      ids: [IDS_PER_EPOCH + 1, IDS_PER_EPOCH + 2],
     },
     { kind: Presence.Bye, hub: 7, seq: 1 },
     { kind: Presence.Hello, hub: 8, seq: 0 },

@@ -12,19 +12,19 @@ import {
   ConnectionClosedError,
   PingTimeoutError,
   type Transport,
-} from "../client/mod.ts";
-import { serve } from "../hub/mod.ts";
-import { encodeFrame, Kind } from "../protocol/mod.ts";
-import { deadline } from "./_helpers.ts";
+} from "../../client/mod.ts";
+import { serve } from "../../hub/mod.ts";
+import { encodeFrame, Kind } from "../../protocol/mod.ts";
+import { deadline } from "../_helpers.ts";
 import {
   assertEquals,
   assertInstanceOf,
   assertRejects,
   FakeHub,
   rejection,
-} from "./_client_helpers.ts";
-import { HubProcess } from "./_cli.ts";
-import { WsRecorder } from "./_ws_recorder.ts";
+} from "../_client_helpers.ts";
+import { HubProcess } from "../_cli.ts";
+import { WsRecorder } from "../_ws_recorder.ts";
 
 const FAST = { pingInterval: 20, pingTimeout: 100 };
 

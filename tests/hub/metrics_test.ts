@@ -4,8 +4,8 @@ import {
   assertMatch,
   assertRejects,
   assertStringIncludes,
-} from "./_assert.ts";
-import { connect } from "../client/mod.ts";
+} from "../_assert.ts";
+import { connect } from "../../client/mod.ts";
 import {
   CloseReason,
   escapeLabelValue,
@@ -15,11 +15,11 @@ import {
   type Hub,
   serve,
   serveMetrics,
-} from "../hub/mod.ts";
-import { hubOptions } from "../cli/hub/mod.ts";
-import { UsageError } from "../flags/mod.ts";
-import { bytes, RawClient, waitFor } from "./_helpers.ts";
-import { HubProcess, run } from "./_cli.ts";
+} from "../../hub/mod.ts";
+import { hubOptions } from "../../cli/hub/mod.ts";
+import { UsageError } from "../../flags/mod.ts";
+import { bytes, RawClient, waitFor } from "../_helpers.ts";
+import { HubProcess, run } from "../_cli.ts";
 
 /** A scrape: samples by `name{labels}` as written, and the families' types. */
 interface Scrape {

@@ -4,7 +4,7 @@
  * messages are framed.
  */
 import { assert, assertEquals } from "@std/assert";
-import { serve } from "../hub/mod.ts";
+import { serve } from "../../hub/mod.ts";
 import {
   encodeAuth,
   encodeEcho,
@@ -12,10 +12,10 @@ import {
   encodeRelay,
   Kind,
   WsOpcode,
-} from "../protocol/mod.ts";
-import { RawClient, text, u64 } from "./_helpers.ts";
-import { WsClient } from "./_ws_client.ts";
-import { HubProcess } from "./_cli.ts";
+} from "../../protocol/mod.ts";
+import { RawClient, text, u64 } from "../_helpers.ts";
+import { WsClient } from "../_ws_client.ts";
+import { HubProcess } from "../_cli.ts";
 
 const encoder = new TextEncoder();
 

@@ -5,17 +5,17 @@ import {
   DEFAULT_PORT,
   type HubAddress,
   parseHubUrl,
-} from "../client/mod.ts";
-import { connect as browserConnect } from "../client/browser.ts";
-import { serve } from "../hub/mod.ts";
-import { text } from "./_helpers.ts";
+} from "../../client/mod.ts";
+import { connect as browserConnect } from "../../client/browser.ts";
+import { serve } from "../../hub/mod.ts";
+import { text } from "../_helpers.ts";
 import {
   assertEquals,
   assertInstanceOf,
   assertRejects,
   rejection,
-} from "./_client_helpers.ts";
-import { makeCerts } from "./_tls.ts";
+} from "../_client_helpers.ts";
+import { makeCerts } from "../_tls.ts";
 
 Deno.test("parseHubUrl: every scheme, with and without a port", () => {
   const cases: Array<[string | URL, HubAddress]> = [

@@ -4,7 +4,7 @@
  * a second transport (WebSocket) takes: it hands the hub something that
  * reads and writes bytes, and nothing else changes.
  */
-import { assert, assertEquals } from "./_assert.ts";
+import { assert, assertEquals } from "../_assert.ts";
 import {
   ARENA_CHUNK,
   BufferPool,
@@ -14,13 +14,13 @@ import {
   Kind,
   OutboundArena,
   REPLY_LIMITS,
-} from "../protocol/mod.ts";
-import { CloseReason, HubCounters } from "../hub/mod.ts";
-import { Fanout } from "../hub/_fanout.ts";
-import { Registry } from "../hub/registry.ts";
-import { Session, type SessionHost } from "../hub/_session.ts";
-import type { SessionConn } from "../hub/session_conn.ts";
-import { deadline, type RawFrame, u64 } from "./_helpers.ts";
+} from "../../protocol/mod.ts";
+import { CloseReason, HubCounters } from "../../hub/mod.ts";
+import { Fanout } from "../../hub/_fanout.ts";
+import { Registry } from "../../hub/registry.ts";
+import { Session, type SessionHost } from "../../hub/_session.ts";
+import type { SessionConn } from "../../hub/session_conn.ts";
+import { deadline, type RawFrame, u64 } from "../_helpers.ts";
 
 /** A connection in memory: the test feeds its input and reads its output. */
 class MemoryConn implements SessionConn {

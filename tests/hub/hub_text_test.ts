@@ -1,13 +1,13 @@
-import { assert, assertEquals, assertMatch } from "./_assert.ts";
+import { assert, assertEquals, assertMatch } from "../_assert.ts";
 import {
   encodeFrame,
   encodeRelay,
   Kind,
   MAX_BODY,
   MAX_LINE,
-} from "../protocol/mod.ts";
-import { serve } from "../hub/mod.ts";
-import { RawClient, text, u64 } from "./_helpers.ts";
+} from "../../protocol/mod.ts";
+import { serve } from "../../hub/mod.ts";
+import { RawClient, text, u64 } from "../_helpers.ts";
 
 /** A text client, as `nc` would be: it sends its first line to register. */
 async function textClient(port: number): Promise<RawClient> {

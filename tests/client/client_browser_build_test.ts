@@ -3,12 +3,12 @@
  * the TCP transport, and that file works under Node against a hub's
  * WebSocket listener.
  */
-import { connect } from "../client/mod.ts";
-import { serve } from "../hub/mod.ts";
-import { deadline, text } from "./_helpers.ts";
-import { assert, assertEquals } from "./_client_helpers.ts";
+import { connect } from "../../client/mod.ts";
+import { serve } from "../../hub/mod.ts";
+import { deadline, text } from "../_helpers.ts";
+import { assert, assertEquals } from "../_client_helpers.ts";
 
-const ROOT = new URL("../", import.meta.url);
+const ROOT = new URL("../../", import.meta.url);
 const BUNDLE = new URL("dist/msghub.js", ROOT);
 
 /** Runs `deno task build:browser` once per test run and returns the bundle's text. */

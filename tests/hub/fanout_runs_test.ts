@@ -3,7 +3,7 @@
  * receivers are queued together. What each client receives must be exactly
  * what relaying them one by one gives.
  */
-import { assert, assertEquals } from "./_assert.ts";
+import { assert, assertEquals } from "../_assert.ts";
 import {
   BufferPool,
   deliverSize,
@@ -17,11 +17,11 @@ import {
   OutboundArena,
   OutboundQueue,
   REPLY_LIMITS,
-} from "../protocol/mod.ts";
-import { HubCounters, serve } from "../hub/mod.ts";
-import { Fanout, type Peer } from "../hub/_fanout.ts";
-import { Dialect, Registry } from "../hub/registry.ts";
-import { RawClient, u64 } from "./_helpers.ts";
+} from "../../protocol/mod.ts";
+import { HubCounters, serve } from "../../hub/mod.ts";
+import { Fanout, type Peer } from "../../hub/_fanout.ts";
+import { Dialect, Registry } from "../../hub/registry.ts";
+import { RawClient, u64 } from "../_helpers.ts";
 
 const IDENTITY = encodeFrame(Kind.Identity);
 

@@ -4,32 +4,36 @@
  * out, NATS status events, hub numbering, and the link composed over a
  * stand-in connection.
  */
-import { assert, assertEquals, assertRejects } from "./_assert.ts";
-import { deadline, waitFor } from "./_helpers.ts";
-import { readU64 } from "../protocol/mod.ts";
-import { ClusterLink } from "../hub/cluster/link.ts";
+import { assert, assertEquals, assertRejects } from "../../_assert.ts";
+import { deadline, waitFor } from "../../_helpers.ts";
+import { readU64 } from "../../../protocol/mod.ts";
+import { ClusterLink } from "../../../hub/cluster/link.ts";
 import {
   type HubNumbers,
   hubNumbers,
   type StreamApi,
   takeNumber,
-} from "../hub/cluster/numbering.ts";
-import { MAX_INBOXES, MAX_RECORD, RelayIn } from "../hub/cluster/relay_in.ts";
-import { PresenceExchange } from "../hub/cluster/presence.ts";
-import { RelayOut } from "../hub/cluster/relay_out.ts";
+} from "../../../hub/cluster/numbering.ts";
+import {
+  MAX_INBOXES,
+  MAX_RECORD,
+  RelayIn,
+} from "../../../hub/cluster/relay_in.ts";
+import { PresenceExchange } from "../../../hub/cluster/presence.ts";
+import { RelayOut } from "../../../hub/cluster/relay_out.ts";
 import {
   applyStatus,
   type StatusTarget,
   watchStatus,
-} from "../hub/cluster/status.ts";
+} from "../../../hub/cluster/status.ts";
 import {
   type ClusterConnection,
   ClusterError,
   type ClusterHost,
   type NatsStatus,
   zeroCounters,
-} from "../hub/cluster/types.ts";
-import { RemoteHub } from "../hub/cluster/view.ts";
+} from "../../../hub/cluster/types.ts";
+import { RemoteHub } from "../../../hub/cluster/view.ts";
 import {
   Batch,
   BATCH_HEAD,
@@ -42,9 +46,9 @@ import {
   type RecordView,
   writeBatchHead,
   writeRecord,
-} from "../hub/cluster/wire.ts";
+} from "../../../hub/cluster/wire.ts";
+import { IDS_PER_EPOCH } from "../../../hub/cluster/ids.ts";
 
-const TWO_32 = 2 ** 32;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -144,8 +148,16 @@ function relayIn(hubs: Map<number, RemoteHub> = new Map()) {
   return { relays, delivered, malformed, counters };
 }
 
-const A = { sender: 2 * TWO_32 + 1, ids: [TWO_32 + 1], body: "a" };
-const B = { sender: 2 * TWO_32 + 2, ids: [TWO_32 + 1, TWO_32 + 2], body: "bb" };
+const A = {
+  sender: 2 * IDS_PER_EPOCH + 1,
+  ids: [IDS_PER_EPOCH + 1],
+  body: "a",
+};
+const B = {
+  sender: 2 * IDS_PER_EPOCH + 2,
+  ids: [IDS_PER_EPOCH + 1, IDS_PER_EPOCH + 2],
+  body: "bb",
+};
 
 Deno.test("relay in: a whole batch delivers its records in order", () => {
   const { relays, delivered, counters } = relayIn();
@@ -436,7 +448,10 @@ Deno.test("relay out: a record too large for a message crosses in parts", () => 
 function statusTarget() {
   const said: string[] = [];
   const hubs = new Map<number, RemoteHub>([[2, new RemoteHub(2, 0)]]);
-  const clients = new Map<number, RemoteHub>([[TWO_32 * 2 + 1, hubs.get(2)!]]);
+  const clients = new Map<number, RemoteHub>([[
+    IDS_PER_EPOCH * 2 + 1,
+    hubs.get(2)!,
+  ]]);
   const target: StatusTarget & { closed: boolean } = {
     closed: false,
     connected: true,
@@ -704,7 +719,7 @@ function fakeHost(number: number) {
   const logs: string[] = [];
   let changes = 0;
   const host: ClusterHost = {
-    localIds: () => [number * TWO_32 + 1, number * TWO_32 + 2],
+    localIds: () => [number * IDS_PER_EPOCH + 1, number * IDS_PER_EPOCH + 2],
     localCount: () => 2,
     deliverRemote: (bytes, record, owned) =>
       delivered.push(readDelivery(bytes, record, owned)),
@@ -736,7 +751,7 @@ Deno.test("link: composed over a stand-in connection, fed by hand", async () => 
     seq: 0,
     part: 0,
     parts: 1,
-    ids: [5 * TWO_32 + 1, 5 * TWO_32 + 2],
+    ids: [5 * IDS_PER_EPOCH + 1, 5 * IDS_PER_EPOCH + 2],
   });
 
   // Hub 2 joins with one client: it shows in the view, and gets our snapshot.
@@ -748,10 +763,10 @@ Deno.test("link: composed over a stand-in connection, fed by hand", async () => 
       seq: 0,
       part: 0,
       parts: 1,
-      ids: [2 * TWO_32 + 1],
+      ids: [2 * IDS_PER_EPOCH + 1],
     }),
   );
-  assertEquals([...link.view.clients.keys()], [2 * TWO_32 + 1]);
+  assertEquals([...link.view.clients.keys()], [2 * IDS_PER_EPOCH + 1]);
   assertEquals(changes(), 1);
   // A malformed presence message is counted, not thrown.
   nats.deliver("msghub.t.presence", new Uint8Array(3));
@@ -766,8 +781,8 @@ Deno.test("link: composed over a stand-in connection, fed by hand", async () => 
   const body = encoder.encode("out");
   link.forward(
     link.view.hubs.get(2)!,
-    5 * TWO_32 + 1,
-    [2 * TWO_32 + 1],
+    5 * IDS_PER_EPOCH + 1,
+    [2 * IDS_PER_EPOCH + 1],
     body,
     0,
     3,
@@ -776,15 +791,15 @@ Deno.test("link: composed over a stand-in connection, fed by hand", async () => 
   assertEquals(nats.published.at(-1)?.subject, "msghub.t.relay.2");
 
   // Clients that come and go are announced together, at the end of the task.
-  link.joined(5 * TWO_32 + 3);
-  link.left(5 * TWO_32 + 1);
+  link.joined(5 * IDS_PER_EPOCH + 3);
+  link.left(5 * IDS_PER_EPOCH + 1);
   await Promise.resolve();
   assertEquals(nats.presence().at(-1), {
     kind: Presence.Delta,
     hub: 5,
     seq: 1,
-    joined: [5 * TWO_32 + 3],
-    left: [5 * TWO_32 + 1],
+    joined: [5 * IDS_PER_EPOCH + 3],
+    left: [5 * IDS_PER_EPOCH + 1],
   });
 
   // NATS goes away: the other hubs are forgotten, relays to them unknown.
@@ -812,7 +827,7 @@ Deno.test("link: composed over a stand-in connection, fed by hand", async () => 
   assert(nats.drained);
   const count = nats.published.length;
   link.leave();
-  link.forward(new RemoteHub(2, 0), 1, [2 * TWO_32 + 1], body, 0, 3);
+  link.forward(new RemoteHub(2, 0), 1, [2 * IDS_PER_EPOCH + 1], body, 0, 3);
   await Promise.resolve();
   assertEquals(nats.published.length, count, "nothing is sent once closed");
 });
@@ -861,7 +876,7 @@ Deno.test("presence: a stall of this hub's own does not count as the others' sil
       seq: 0,
       part: 0,
       parts: 1,
-      ids: [hub * TWO_32 + 1],
+      ids: [hub * IDS_PER_EPOCH + 1],
     });
   presence.receive(snapshot(2));
   presence.beat();

@@ -3,7 +3,7 @@
  * `hub/option_checks.ts`: parsing, checks and their one wording, and the README's hub option table, which must show the same rows.
  *
  * Run as a program, this file rewrites the README's table from the option
- * table: `deno run --allow-read --allow-write tests/options_test.ts`.
+ * table: `deno run --allow-read --allow-write tests/hub/options_test.ts`.
  */
 import {
   assert,
@@ -11,8 +11,12 @@ import {
   assertInstanceOf,
   assertStringIncludes,
   assertThrows,
-} from "./_assert.ts";
-import { checkOption, ConfigError, parseOption } from "../hub/option_checks.ts";
+} from "../_assert.ts";
+import {
+  checkOption,
+  ConfigError,
+  parseOption,
+} from "../../hub/option_checks.ts";
 import {
   formatDefault,
   formatDuration,
@@ -23,11 +27,11 @@ import {
   optionHelp,
   optionSpec,
   optionSynopsis,
-} from "../hub/options.ts";
-import { DEFAULTS, serve } from "../hub/mod.ts";
-import { resolveConfig } from "../hub/config.ts";
-import { HUB_USAGE, hubOptions } from "../cli/hub/mod.ts";
-import { UsageError } from "../flags/mod.ts";
+} from "../../hub/options.ts";
+import { DEFAULTS, serve } from "../../hub/mod.ts";
+import { resolveConfig } from "../../hub/config.ts";
+import { HUB_USAGE, hubOptions } from "../../cli/hub/mod.ts";
+import { UsageError } from "../../flags/mod.ts";
 
 /**
  * The Markdown tables that copy rows of the option table: the file, the
@@ -40,7 +44,7 @@ const COPIES = [
 ] as const;
 
 const FIX =
-  "run `deno run --allow-read --allow-write tests/options_test.ts` to rewrite it";
+  "run `deno run --allow-read --allow-write tests/hub/options_test.ts` to rewrite it";
 
 /** The README's cells for an option: flag, default, what. */
 function row(key: HubOptionKey): string[] {
@@ -107,7 +111,7 @@ function keysOf(rows: string[][], every: boolean): HubOptionKey[] {
 }
 
 async function readLines(file: string): Promise<string[]> {
-  return (await Deno.readTextFile(new URL(`../${file}`, import.meta.url)))
+  return (await Deno.readTextFile(new URL(`../../${file}`, import.meta.url)))
     .split("\n");
 }
 
@@ -369,7 +373,7 @@ if (import.meta.main) {
       ...markdownTable([HEADER, ...keys.map(row)]),
     );
     await Deno.writeTextFile(
-      new URL(`../${file}`, import.meta.url),
+      new URL(`../../${file}`, import.meta.url),
       lines.join("\n"),
     );
     console.log(`${file}: option table written from hub/options.ts`);

@@ -2,17 +2,22 @@
  * Hubs in a cluster over a real nats-server: lists and relays across hubs,
  * ids, and what happens when a hub or NATS fails.
  */
-import { assert, assertEquals, assertRejects } from "./_assert.ts";
-import { deadline, RawClient, waitFor } from "./_helpers.ts";
-import { HubProcess, ROOT, run } from "./_cli.ts";
-import { NatsServer, NO_NATS } from "./_nats.ts";
-import { type Client, connect } from "../client/mod.ts";
-import { formatMetrics, type Hub, type HubOptions, serve } from "../hub/mod.ts";
-import { decodePresence, Presence } from "../hub/cluster/wire.ts";
+import { assert, assertEquals, assertRejects } from "../../_assert.ts";
+import { deadline, RawClient, waitFor } from "../../_helpers.ts";
+import { HubProcess, ROOT, run } from "../../_cli.ts";
+import { NatsServer, NO_NATS } from "../../_nats.ts";
+import { type Client, connect } from "../../../client/mod.ts";
+import {
+  formatMetrics,
+  type Hub,
+  type HubOptions,
+  serve,
+} from "../../../hub/mod.ts";
+import { decodePresence, Presence } from "../../../hub/cluster/wire.ts";
 import { connect as connectNats } from "@nats-io/transport-node";
-import { encodeFrame, Kind } from "../protocol/mod.ts";
+import { encodeFrame, Kind } from "../../../protocol/mod.ts";
+import { IDS_PER_EPOCH } from "../../../hub/cluster/ids.ts";
 
-const TWO_32 = 2 ** 32;
 let names = 0;
 
 /** A cluster test: skipped, with the reason printed once, without nats-server. */
@@ -91,8 +96,8 @@ clusterTest(
     const numberA = hubA.metrics().cluster!.hub;
     const numberB = hubB.metrics().cluster!.hub;
     assert(numberA !== numberB);
-    assertEquals(aId / BigInt(TWO_32), BigInt(numberA));
-    assertEquals(b1Id / BigInt(TWO_32), BigInt(numberB));
+    assertEquals(aId / BigInt(IDS_PER_EPOCH), BigInt(numberA));
+    assertEquals(b1Id / BigInt(IDS_PER_EPOCH), BigInt(numberB));
 
     const took = await listIs(a, [b1Id, b2Id], "A's list");
     console.log(
@@ -625,7 +630,7 @@ clusterTest(
     await using b = await client(hubB);
     const bId = await b.identity();
     await using s = await connect({ port: stalled.port });
-    const stalledNumber = Number((await s.identity()) / BigInt(TWO_32));
+    const stalledNumber = Number((await s.identity()) / BigInt(IDS_PER_EPOCH));
     await listIs(s, [bId], "the stalled hub's list");
     await waitFor(
       () => hubB.metrics().cluster!.hubs === 1,

@@ -6,8 +6,8 @@ import {
   HubError,
   HubProtocolError,
   type Message,
-} from "../client/mod.ts";
-import { serve } from "../hub/mod.ts";
+} from "../../client/mod.ts";
+import { serve } from "../../hub/mod.ts";
 import {
   encodeDeliver,
   encodeError,
@@ -17,8 +17,8 @@ import {
   ErrorCode,
   Kind,
   MAX_BODY,
-} from "../protocol/mod.ts";
-import { deadline, text } from "./_helpers.ts";
+} from "../../protocol/mod.ts";
+import { deadline, text } from "../_helpers.ts";
 import {
   assert,
   assertEquals,
@@ -26,7 +26,7 @@ import {
   assertRejects,
   FakeHub,
   rejection,
-} from "./_client_helpers.ts";
+} from "../_client_helpers.ts";
 
 const encoder = new TextEncoder();
 

@@ -10,10 +10,10 @@ import {
   ConnectionClosedError,
   HubError,
   type Message,
-} from "../client/mod.ts";
-import { serve } from "../hub/mod.ts";
-import { ErrorCode, MAX_BODY } from "../protocol/mod.ts";
-import { deadline, text } from "./_helpers.ts";
+} from "../../client/mod.ts";
+import { serve } from "../../hub/mod.ts";
+import { ErrorCode, MAX_BODY } from "../../protocol/mod.ts";
+import { deadline, text } from "../_helpers.ts";
 import {
   assert,
   assertEquals,
@@ -21,8 +21,8 @@ import {
   assertRejects,
   assertStringIncludes,
   rejection,
-} from "./_client_helpers.ts";
-import { WsRecorder } from "./_ws_recorder.ts";
+} from "../_client_helpers.ts";
+import { WsRecorder } from "../_ws_recorder.ts";
 
 async function take(client: Client, count: number): Promise<Message[]> {
   const messages: Message[] = [];

@@ -4,14 +4,14 @@ import {
   assertMatch,
   assertRejects,
   assertStringIncludes,
-} from "./_assert.ts";
-import { connect, ConnectError, HubError } from "../client/mod.ts";
-import { CloseReason, ConfigError, serve } from "../hub/mod.ts";
-import { hubOptions } from "../cli/hub/mod.ts";
-import { UsageError } from "../flags/mod.ts";
-import { deadline, waitFor } from "./_helpers.ts";
-import { HubProcess, run } from "./_cli.ts";
-import { makeCerts } from "./_tls.ts";
+} from "../_assert.ts";
+import { connect, ConnectError, HubError } from "../../client/mod.ts";
+import { CloseReason, ConfigError, serve } from "../../hub/mod.ts";
+import { hubOptions } from "../../cli/hub/mod.ts";
+import { UsageError } from "../../flags/mod.ts";
+import { deadline, waitFor } from "../_helpers.ts";
+import { HubProcess, run } from "../_cli.ts";
+import { makeCerts } from "../_tls.ts";
 
 /** Reads until the peer hangs up (what arrives is a TLS alert: dropped), then closes. */
 async function hungUp(conn: Deno.Conn): Promise<boolean> {

@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertLess } from "./_assert.ts";
+import { assert, assertEquals, assertLess } from "../_assert.ts";
 import {
   encodeEcho,
   encodeFrame,
@@ -6,10 +6,10 @@ import {
   ErrorCode,
   Kind,
   MAX_BODY,
-} from "../protocol/mod.ts";
-import { CloseReason, type HubLogger, serve } from "../hub/mod.ts";
-import { hubInternals } from "../hub/hub.ts";
-import { LogRecorder, RawClient, text, u64, waitFor } from "./_helpers.ts";
+} from "../../protocol/mod.ts";
+import { CloseReason, type HubLogger, serve } from "../../hub/mod.ts";
+import { hubInternals } from "../../hub/hub.ts";
+import { LogRecorder, RawClient, text, u64, waitFor } from "../_helpers.ts";
 
 interface LogEvent {
   level: string;

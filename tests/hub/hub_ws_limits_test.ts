@@ -4,8 +4,8 @@
  * consumers, shutdown, metrics by transport and `wss://`.
  */
 import { assert, assertEquals, assertMatch } from "@std/assert";
-import { serve } from "../hub/mod.ts";
-import { CloseReason } from "../hub/close_reason.ts";
+import { serve } from "../../hub/mod.ts";
+import { CloseReason } from "../../hub/close_reason.ts";
 import {
   encodeAuth,
   encodeFrame,
@@ -17,10 +17,10 @@ import {
   MAX_BODY,
   MAX_WS_MESSAGE,
   WsOpcode,
-} from "../protocol/mod.ts";
-import { deadline, LogRecorder, RawClient, text } from "./_helpers.ts";
-import { WsClient } from "./_ws_client.ts";
-import { makeCerts } from "./_tls.ts";
+} from "../../protocol/mod.ts";
+import { deadline, LogRecorder, RawClient, text } from "../_helpers.ts";
+import { WsClient } from "../_ws_client.ts";
+import { makeCerts } from "../_tls.ts";
 
 const encoder = new TextEncoder();
 const MASK = new Uint8Array([1, 2, 3, 4]);

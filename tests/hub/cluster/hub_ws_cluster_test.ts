@@ -4,10 +4,10 @@
  * each other. Skipped, saying why, without nats-server.
  */
 import { assertEquals } from "@std/assert";
-import { connect } from "../client/mod.ts";
-import { serve } from "../hub/mod.ts";
-import { deadline, text } from "./_helpers.ts";
-import { NatsServer, NO_NATS } from "./_nats.ts";
+import { connect } from "../../../client/mod.ts";
+import { serve } from "../../../hub/mod.ts";
+import { deadline, text } from "../../_helpers.ts";
+import { NatsServer, NO_NATS } from "../../_nats.ts";
 
 Deno.test({
   name:

@@ -1,4 +1,4 @@
-import { assert, assertEquals } from "./_assert.ts";
+import { assert, assertEquals } from "../_assert.ts";
 import {
   encodeEcho,
   encodeFrame,
@@ -6,9 +6,9 @@ import {
   ErrorCode,
   Kind,
   MAX_BODY,
-} from "../protocol/mod.ts";
-import { serve } from "../hub/mod.ts";
-import { bytes, RawClient, text, u64, waitFor } from "./_helpers.ts";
+} from "../../protocol/mod.ts";
+import { serve } from "../../hub/mod.ts";
+import { bytes, RawClient, text, u64, waitFor } from "../_helpers.ts";
 
 const IDENTITY = encodeFrame(Kind.Identity);
 const LIST = encodeFrame(Kind.List);
