@@ -3,7 +3,7 @@
 /**
  * The msghub web console: a thin client of the hub's JSON endpoints. Plain
  * JavaScript with JSDoc types, checked by `deno check` (see
- * tests/monitor_console_test.ts), so that the hub serves it as it is: no
+ * tests/hub/monitor_console_test.ts), so that the hub serves it as it is: no
  * build step, no CDN, nothing but this file, the page and its stylesheet.
  *
  * One request a second to `/hubz` feeds the tiles and charts (the first

@@ -8,9 +8,9 @@ import {
   assertEquals,
   assertMatch,
   assertStringIncludes,
-} from "./_assert.ts";
-import { bytes, RawClient } from "./_helpers.ts";
-import { HubProcess, run } from "./_cli.ts";
+} from "../_assert.ts";
+import { bytes, RawClient } from "../_helpers.ts";
+import { HubProcess, run } from "../_cli.ts";
 
 Deno.test("hub CLI: a close line at the default level names the remote address", async () => {
   await using hub = await HubProcess.start([], { logs: true });

@@ -7,18 +7,18 @@ import {
   assertEquals,
   assertMatch,
   assertStringIncludes,
-} from "./_assert.ts";
-import { connect } from "../client/mod.ts";
+} from "../_assert.ts";
+import { connect } from "../../client/mod.ts";
 import {
   type Connz,
   type Hubz,
   listenMetrics,
   serve,
   serveMetrics,
-} from "../hub/mod.ts";
-import { processStats } from "../hub/monitor/process.ts";
-import { LogRecorder, RawClient, waitFor } from "./_helpers.ts";
-import { WsClient } from "./_ws_client.ts";
+} from "../../hub/mod.ts";
+import { processStats } from "../../hub/monitor/process.ts";
+import { LogRecorder, RawClient, waitFor } from "../_helpers.ts";
+import { WsClient } from "../_ws_client.ts";
 
 async function get(
   port: number,

@@ -5,14 +5,14 @@
  * the token form unlocks a hub with a token. Also: the page's script passes
  * `deno check` (it is served as it is, with JSDoc types).
  */
-import { assert, assertEquals, assertStringIncludes } from "./_assert.ts";
-import { connect } from "../client/mod.ts";
-import { type Hub, serve, serveMetrics } from "../hub/mod.ts";
-import { RawClient } from "./_helpers.ts";
+import { assert, assertEquals, assertStringIncludes } from "../_assert.ts";
+import { connect } from "../../client/mod.ts";
+import { type Hub, serve, serveMetrics } from "../../hub/mod.ts";
+import { RawClient } from "../_helpers.ts";
 import {
   browserMissing,
   launchBrowser,
-} from "../tools/console_screenshot/browser.ts";
+} from "../../tools/console_screenshot/browser.ts";
 import type { Page } from "puppeteer-core";
 
 /** The page's globals, as the functions evaluated in the page see them. */
@@ -70,7 +70,7 @@ Deno.test({
   async fn() {
     const output = await new Deno.Command(Deno.execPath(), {
       args: ["check", "hub/console/console.js"],
-      cwd: new URL("..", import.meta.url),
+      cwd: new URL("../..", import.meta.url),
       env: { NO_COLOR: "1" },
       stdin: "null",
     }).output();
