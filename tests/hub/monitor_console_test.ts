@@ -9,10 +9,7 @@ import { assert, assertEquals, assertStringIncludes } from "../_assert.ts";
 import { connect } from "../../client/mod.ts";
 import { type Hub, serve, serveMetrics } from "../../hub/mod.ts";
 import { RawClient } from "../_helpers.ts";
-import {
-  browserMissing,
-  launchBrowser,
-} from "../../tools/console_screenshot/browser.ts";
+import { browserUnavailable, Chromium } from "../../tools/browser.ts";
 import type { Page } from "puppeteer-core";
 
 /** The page's globals, as the functions evaluated in the page see them. */
@@ -25,7 +22,7 @@ declare const document: {
   querySelectorAll(selector: string): { length: number };
 };
 
-const missing = browserMissing();
+const missing = await browserUnavailable();
 if (missing !== null) {
   console.log(`Skipping the console's browser tests: ${missing}`);
 }
@@ -86,7 +83,7 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn(t) {
-    await using chromium = await launchBrowser();
+    await using chromium = await Chromium.launch();
     const browser = chromium.browser;
 
     await t.step("clients over TCP, moving charts, keyboard sort", async () => {

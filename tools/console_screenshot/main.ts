@@ -8,12 +8,12 @@
  */
 import { connect } from "../../client/mod.ts";
 import { serve, serveMetrics } from "../../hub/mod.ts";
-import { browserMissing, launchBrowser } from "./browser.ts";
+import { browserUnavailable, Chromium } from "../browser.ts";
 
 const seconds = Number(Deno.args[0] ?? 40);
 const OUT = new URL("../../docs/console.png", import.meta.url);
 
-const missing = browserMissing();
+const missing = await browserUnavailable();
 if (missing !== null) {
   console.error(`Cannot take the screenshot: ${missing}`);
   Deno.exit(1);
@@ -69,7 +69,7 @@ while (Date.now() < end) {
 }
 
 {
-  await using chromium = await launchBrowser();
+  await using chromium = await Chromium.launch();
   const page = await chromium.browser.newPage();
   await page.setViewport({ width: 1280, height: 1100, deviceScaleFactor: 1 });
   await page.emulateMediaFeatures([

@@ -4,17 +4,17 @@
  * TCP client and shows what the TCP client relays back. The page is read from
  * the README itself, so the README's example is what is tested.
  */
-import { connect } from "../client/mod.ts";
-import { type HubOptions, serve } from "../hub/mod.ts";
+import { connect } from "../../client/mod.ts";
+import { type HubOptions, serve } from "../../hub/mod.ts";
 import {
   browserUnavailable,
   buildBrowserBundle,
   Chromium,
   type Page,
   PageServer,
-} from "./_browser.ts";
-import { deadline, LogRecorder, text } from "./_helpers.ts";
-import { assert, assertEquals, assertStringIncludes } from "./_assert.ts";
+} from "../_browser.ts";
+import { deadline, LogRecorder, text } from "../_helpers.ts";
+import { assert, assertEquals, assertStringIncludes } from "../_assert.ts";
 
 /** How long the page may take for each step it is waited for. */
 const STEP_MS = 5_000;
@@ -30,7 +30,7 @@ if (unavailable !== null) {
  */
 async function readmePage(): Promise<string> {
   const readme = await Deno.readTextFile(
-    new URL("../README.md", import.meta.url),
+    new URL("../../README.md", import.meta.url),
   );
   const section = readme.split(/^## /m).find((part) =>
     part.startsWith("Browsers and WebSocket")
