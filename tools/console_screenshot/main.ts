@@ -11,6 +11,12 @@ import { serve, serveMetrics } from "../../hub/mod.ts";
 import { browserUnavailable, Chromium } from "../browser.ts";
 
 const seconds = Number(Deno.args[0] ?? 40);
+if (!Number.isInteger(seconds) || seconds < 1) {
+  console.error(
+    "usage: deno task screenshot:console [SECONDS]  (traffic before the shot; default 40)",
+  );
+  Deno.exit(2);
+}
 const OUT = new URL("../../docs/console.png", import.meta.url);
 
 const missing = await browserUnavailable();
