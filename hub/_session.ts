@@ -99,6 +99,12 @@ export class Session implements Peer {
   pressure: Peer | null = null;
   /** Bytes for this client that are not yet written. */
   readonly queue: OutboundQueue;
+  /** Frames and text commands received from it, for `/connz`. */
+  msgsIn = 0;
+  /** Bytes received from it, for `/connz`. */
+  bytesIn = 0;
+  /** When it was accepted, in milliseconds since the epoch. */
+  readonly connectedAt: number = Date.now();
   #dialect: Dialect = Dialect.Unknown;
   #hub: SessionHost<Session>;
   #conn: SessionConn;
@@ -164,6 +170,21 @@ export class Session implements Peer {
     return this.#framing === null ? "tcp" : "ws";
   }
 
+  /** Frames and replies queued for it (deliveries included), for `/connz`. */
+  get msgsOut(): number {
+    return this.#out.frames;
+  }
+
+  /** Whether it has authenticated, or needs not. */
+  get authenticated(): boolean {
+    return this.#authed;
+  }
+
+  /** Milliseconds since it last sent anything. */
+  get idleMs(): number {
+    return performance.now() - this.#clock.heardAt;
+  }
+
   /** The dialect, once the first byte has arrived. */
   get dialect(): Dialect {
     return this.#dialect;
@@ -219,7 +240,9 @@ export class Session implements Peer {
           continue;
         }
         this.#clock.heard(performance.now());
-        this.#hub.counters.bytesIn += this.#framing?.received ?? n;
+        const received = this.#framing?.received ?? n;
+        this.#hub.counters.bytesIn += received;
+        this.bytesIn += received;
         if (into === buf) {
           this.#read(buf.subarray(0, n));
           // The chunk is handled: nothing refers to the buffer any more.
@@ -439,6 +462,7 @@ export class Session implements Peer {
       open: () => this.#state === State.Open,
       authed: () => this.#authed,
       framed: this.#framing !== null,
+      counts: this,
       send: (bytes, text) => this.send(bytes, text),
       sendRange: (bytes, start, end) => this.sendRange(bytes, start, end),
       auth: (token) => this.#auth(token),
