@@ -17,6 +17,7 @@ import {
 import { MAX_INBOXES, MAX_RECORD, RelayIn } from "../hub/cluster/relay_in.ts";
 import { PresenceExchange } from "../hub/cluster/presence.ts";
 import { RelayOut } from "../hub/cluster/relay_out.ts";
+import { retryStart } from "../hub/cluster/start.ts";
 import {
   applyStatus,
   type StatusTarget,
@@ -586,8 +587,8 @@ Deno.test("numbering: the stream is made once, even when hubs race to make it", 
       calls.push(`info ${name}`);
       return exists() ? Promise.resolve({}) : Promise.reject(new Error("no"));
     },
-    add: (name, subject) => {
-      calls.push(`add ${name} ${subject}`);
+    add: (name, subject, replicas) => {
+      calls.push(`add ${name} ${subject} ${replicas}`);
       return addFails
         ? Promise.reject(new Error("already in use"))
         : Promise.resolve({});
@@ -610,12 +611,15 @@ Deno.test("numbering: the stream is made once, even when hubs race to make it", 
     "publish msghub.c.hubs",
     "purge MSGHUB_c_HUBS 12",
   ]);
-  // Missing: made.
+  // Missing: made, with the replicas asked for.
   calls.length = 0;
   await hubNumbers(api(() => false, false), "c");
+  await hubNumbers(api(() => false, false), "c", 3);
   assertEquals(calls, [
     "info MSGHUB_c_HUBS",
-    "add MSGHUB_c_HUBS msghub.c.hubs",
+    "add MSGHUB_c_HUBS msghub.c.hubs 1",
+    "info MSGHUB_c_HUBS",
+    "add MSGHUB_c_HUBS msghub.c.hubs 3",
   ]);
   // Another hub made it between our look and our add.
   calls.length = 0;
@@ -633,6 +637,51 @@ Deno.test("numbering: the stream is made once, even when hubs race to make it", 
     ClusterError,
     "no JetStream",
   );
+});
+
+Deno.test("start: retries back off to 2 s, log each retry, and stop at the timeout or a fatal error", async () => {
+  let clock = 0;
+  const pauses: number[] = [];
+  const logged: string[] = [];
+  const options = {
+    what: "connect to NATS",
+    timeoutMs: 10_000,
+    log: (_: string, message: string, fields: Record<string, unknown>) =>
+      logged.push(`${message} ${fields.retry_ms}`),
+    now: () => clock,
+    sleep: (ms: number) => {
+      pauses.push(ms);
+      clock += ms;
+      return Promise.resolve();
+    },
+  };
+  await assertRejects(
+    () => retryStart(() => Promise.reject(new Error("refused")), options),
+    Error,
+    "refused",
+  );
+  assertEquals(pauses, [250, 500, 1000, 2000, 2000, 2000, 2000, 250]);
+  assertEquals(logged[0], "cannot connect to NATS yet; retrying 250");
+  assertEquals(logged.length, pauses.length);
+  // Waiting cannot mend a ClusterError: no retry.
+  pauses.length = 0;
+  await assertRejects(
+    () =>
+      retryStart(
+        () => Promise.reject(new ClusterError("no JetStream")),
+        options,
+      ),
+    ClusterError,
+  );
+  assertEquals(pauses, []);
+  // A try that hangs is given up after attemptMs and tried again.
+  clock = 0;
+  let tries = 0;
+  const value = await retryStart(
+    () => ++tries === 1 ? new Promise<number>(() => {}) : Promise.resolve(5),
+    { ...options, now: () => performance.now(), attemptMs: 20 },
+  );
+  assertEquals([value, tries], [5, 2]);
 });
 
 /** A NATS connection stand-in: what is published is kept, the rest fed. */

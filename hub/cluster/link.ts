@@ -33,6 +33,7 @@ import {
 import { PresenceExchange } from "./presence.ts";
 import { RelayIn } from "./relay_in.ts";
 import { RelayOut } from "./relay_out.ts";
+import { retryStart } from "./start.ts";
 import { type StatusTarget, watchStatus } from "./status.ts";
 import {
   type ClusterConnection,
@@ -53,24 +54,38 @@ export {
   type ClusterOptions,
 } from "./types.ts";
 
+/** A JetStream call waits at most this long for its answer. */
+const JS_TIMEOUT_MS = 5_000;
+
 /**
- * Connects to NATS, takes a hub number and joins the cluster. Rejects with
- * {@linkcode ClusterError} when NATS cannot be reached or has no JetStream.
+ * Connects to NATS, takes a hub number and joins the cluster. NATS that is
+ * down, or JetStream without a leader, is waited for (see `start.ts`) up to
+ * `startTimeoutMs`; then, or at once for NATS without JetStream, it rejects
+ * with {@linkcode ClusterError}.
  */
 export async function joinCluster(
   options: ClusterOptions,
   log: ClusterLog,
 ): Promise<ClusterLink> {
+  const timeoutMs = options.startTimeoutMs ?? 60_000;
+  const started = performance.now();
   let nc: NatsConnection;
   try {
-    nc = await connect({
-      servers: options.servers,
-      name: `msghub hub (cluster ${options.name})`,
-      maxReconnectAttempts: -1,
-      reconnectTimeWait: 250,
-      pingInterval: Math.max(500, options.heartbeatMs * 2),
-      maxPingOut: 3,
-      timeout: 5_000,
+    nc = await retryStart((left) =>
+      connect({
+        servers: options.servers,
+        name: `msghub hub (cluster ${options.name})`,
+        maxReconnectAttempts: -1,
+        reconnectTimeWait: 250,
+        pingInterval: Math.max(500, options.heartbeatMs * 2),
+        maxPingOut: 3,
+        timeout: Math.min(5_000, left),
+      }), {
+      what: "connect to NATS",
+      timeoutMs,
+      log,
+      // A refused login does not mend by waiting.
+      fatal: (error) => error instanceof Error && /authori/i.test(error.name),
     });
   } catch (error) {
     throw new ClusterError(
@@ -81,10 +96,24 @@ export async function joinCluster(
     );
   }
   try {
-    const numbers = await hubNumbers(await streamApi(nc), options.name);
-    // The epochs of the hubs running now, from their heartbeats.
-    const running = await epochsInUse(nc, options);
-    const epoch = await takeNumber(numbers, running, log);
+    const { numbers, epoch } = await retryStart(async (left) => {
+      const api = await streamApi(nc, Math.min(JS_TIMEOUT_MS, left));
+      const numbers = await hubNumbers(
+        api,
+        options.name,
+        options.replicas ?? 1,
+        log,
+      );
+      // The epochs of the hubs running now, from their heartbeats.
+      const running = await epochsInUse(nc, options);
+      return { numbers, epoch: await takeNumber(numbers, running, log) };
+    }, {
+      what: "take a hub number from NATS",
+      timeoutMs: Math.max(1, timeoutMs - (performance.now() - started)),
+      log,
+      // A call left hanging by a server going away is given up and retried.
+      attemptMs: 3 * JS_TIMEOUT_MS,
+    });
     const link: ClusterLink = new ClusterLink(
       nc,
       epoch,
@@ -103,19 +132,28 @@ export async function joinCluster(
   }
 }
 
-/** The JetStream calls numbering makes; `null` for a server without JetStream. */
-async function streamApi(nc: NatsConnection): Promise<StreamApi | null> {
+/**
+ * The JetStream calls numbering makes, each waiting at most `timeout` ms;
+ * `null` for a server without JetStream.
+ */
+async function streamApi(
+  nc: NatsConnection,
+  timeout: number,
+): Promise<StreamApi | null> {
   if (nc.info?.jetstream !== true) return null;
-  const jsm = await jetstreamManager(nc);
-  const js = jetstream(nc);
+  const jsm = await jetstreamManager(nc, { timeout });
+  const js = jetstream(nc, { timeout });
   return {
-    info: (name) => jsm.streams.info(name),
-    add: (name, subject) =>
+    info: async (name) => ({
+      replicas: (await jsm.streams.info(name)).config.num_replicas,
+    }),
+    add: (name, subject, replicas) =>
       jsm.streams.add({
         name,
         subjects: [subject],
         max_msgs: 1,
         storage: StorageType.File,
+        num_replicas: replicas,
       }),
     purge: (name, seq) => jsm.streams.purge(name, { seq }),
     publish: async (subject, data) => (await js.publish(subject, data)).seq,

@@ -31,6 +31,18 @@ export interface ClusterOptions {
   heartbeatMs: number;
   /** Milliseconds of silence after which a hub is taken for dead. */
   deadAfterMs: number;
+  /**
+   * Milliseconds a starting hub keeps retrying NATS and JetStream before it
+   * gives up; default 60 s.
+   */
+  startTimeoutMs?: number;
+  /** Replicas of the numbering stream, when this hub creates it; default 1. */
+  replicas?: number;
+  /**
+   * Milliseconds a receipted relay waits for another hub to confirm it queued
+   * the message; default 1 s.
+   */
+  ackTimeoutMs?: number;
 }
 
 /** How the cluster code logs: the hub's logger, or a test's recorder. */
