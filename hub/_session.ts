@@ -197,6 +197,13 @@ export class Session implements Peer {
   #pingAt = 0;
   #progress = 0;
   #progressAt: number;
+  /**
+   * Replies held behind a receipt that other hubs have yet to confirm, in
+   * order; `null` while none waits. `bytes` is `null` until it has come.
+   */
+  #held: { bytes: Uint8Array | null }[] | null = null;
+  /** What the end of the connection waits for until the held replies are out. */
+  #afterHeld: (() => void) | null = null;
 
   /**
    * Made by the hub for each accepted connection;
@@ -414,6 +421,18 @@ export class Session implements Peer {
    * what is queued, and the bytes are dropped.
    */
   send(bytes: Uint8Array): boolean {
+    if (this.#held !== null) {
+      // Behind a receipt still to come: a copy, for the caller's buffer may
+      // be reused before then.
+      if (this.#state !== State.Open) return false;
+      this.#held.push({ bytes: bytes.slice() });
+      return true;
+    }
+    return this.#sendNow(bytes);
+  }
+
+  /** Queues a reply now, whatever is held; see {@linkcode send}. */
+  #sendNow(bytes: Uint8Array): boolean {
     if (bytes.length > SMALL_REPLY) {
       return this.sendRange(bytes, 0, bytes.length);
     }
@@ -423,6 +442,39 @@ export class Session implements Peer {
     const chunk = this.#hub.arena.chunk;
     chunk.set(bytes, at);
     return this.sendRange(chunk, at, at + bytes.length);
+  }
+
+  /**
+   * Queues a reply still to come (a receipt that other hubs have yet to
+   * confirm): the replies after it wait behind it, in order.
+   */
+  later(reply: Promise<Uint8Array>): void {
+    if (this.#state !== State.Open) return;
+    const entry: { bytes: Uint8Array | null } = { bytes: null };
+    (this.#held ??= []).push(entry);
+    reply.then((bytes) => {
+      entry.bytes = bytes;
+      this.#release();
+    });
+  }
+
+  /** Sends the held replies that have come, in order, up to one still to come. */
+  #release(): void {
+    const held = this.#held;
+    if (held === null) return;
+    let sent = 0;
+    while (sent < held.length && held[sent]!.bytes !== null) sent++;
+    const ready = held.splice(0, sent);
+    if (held.length === 0) this.#held = null;
+    for (const { bytes } of ready) {
+      if (this.#state === State.Open) this.#sendNow(bytes!);
+      else if (this.#state === State.Closing) this.queue.push(bytes!);
+    }
+    if (this.#held === null && this.#afterHeld !== null) {
+      const then = this.#afterHeld;
+      this.#afterHeld = null;
+      then();
+    }
   }
 
   /**
@@ -495,6 +547,11 @@ export class Session implements Peer {
           // The parser's buffer holds this frame alone: reuse its header.
           writeHeader(source, 0, Kind.EchoReply, length);
           this.send(source);
+        } else if (this.#held !== null) {
+          const reply = new Uint8Array(HEADER_SIZE + length);
+          writeHeader(reply, 0, Kind.EchoReply, length);
+          reply.set(source.subarray(start, end), HEADER_SIZE);
+          this.send(reply);
         } else {
           const at = this.#hub.arena.claim(HEADER_SIZE + length);
           const chunk = this.#hub.arena.chunk;
@@ -556,12 +613,20 @@ export class Session implements Peer {
         if (this.#auth(command.token)) this.#line("auth ok");
         return;
       case "relay": {
-        const { delivered, unknown } = this.#hub.fanout.relayText(
+        const { delivered, unknown, remote } = this.#hub.fanout.relayText(
           this,
           command.ids,
           command.body,
         );
-        return this.#line(formatRelayed(delivered, unknown));
+        if (remote === undefined) {
+          return this.#line(formatRelayed(delivered, unknown));
+        }
+        // Other hubs have yet to confirm: the line waits for them, in order.
+        return this.later(remote.then((receipt) =>
+          encoder.encode(
+            formatRelayed(receipt.delivered, receipt.unknown) + "\n",
+          )
+        ));
       }
       case "error":
         return this.#line(`error ${command.message}`);
@@ -605,6 +670,17 @@ export class Session implements Peer {
     this.#state = State.Closing;
     this.#reason = reason;
     this.#hub.registry.delete(this);
+    if (this.#held !== null) {
+      // Replies held behind a receipt go out first (at most the ack timeout).
+      this.#afterHeld = () => this.#finish(reason, last);
+      return;
+    }
+    this.#finish(reason, last);
+  }
+
+  /** Flushes the backlog and `last`, then half-closes; see {@linkcode #end}. */
+  #finish(reason: CloseReason, last?: Uint8Array): void {
+    if (this.#state === State.Closed) return;
     if (last !== undefined) this.queue.push(last);
     this.queue.drained().then(() => {
       this.#flushed = true;

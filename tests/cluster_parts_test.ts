@@ -18,6 +18,8 @@ import { MAX_INBOXES, MAX_RECORD, RelayIn } from "../hub/cluster/relay_in.ts";
 import { PresenceExchange } from "../hub/cluster/presence.ts";
 import { RelayOut } from "../hub/cluster/relay_out.ts";
 import { retryStart } from "../hub/cluster/start.ts";
+import { AckOutbox, Receipts } from "../hub/cluster/receipts.ts";
+import { decodeAcks, readRecord } from "../hub/cluster/wire.ts";
 import {
   applyStatus,
   type StatusTarget,
@@ -682,6 +684,59 @@ Deno.test("start: retries back off to 2 s, log each retry, and stop at the timeo
     { ...options, now: () => performance.now(), attemptMs: 20 },
   );
   assertEquals([value, tries], [5, 2]);
+});
+
+Deno.test("receipts: a record asks for an ack, the receiving hub acks it, the sender counts it", async () => {
+  // The record carries its ack number; readRecord finds it and the ids.
+  const body = encoder.encode("hi");
+  const bytes = new Uint8Array(recordSize(2, 2, true));
+  writeRecord(bytes, 0, 5, [2 ** 33 + 1, 2 ** 33 + 2], body, 0, 2, 77);
+  const view = readRecord(bytes, 0, bytes.length);
+  assertEquals([view.ack, view.n, view.sender], [77, 2, 5]);
+  assertEquals(readU64(bytes, view.idsStart + 8), BigInt(2 ** 33 + 2));
+  assertEquals(bytes.subarray(view.bodyStart, view.end), body);
+
+  // The receiving hub delivers it, then acks what it did, once per task.
+  const published: { subject: string; bytes: Uint8Array }[] = [];
+  const acks = new AckOutbox(
+    3,
+    "msghub.t.ack.",
+    (subject, bytes) => published.push({ subject, bytes }),
+  );
+  const relays = new RelayIn({
+    host: {
+      deliverRemote: (_source, _record, _owned, outcome) => {
+        outcome!.delivered = 1;
+        outcome!.unknown.push(2 ** 33 + 2);
+      },
+    },
+    hubs: new Map(),
+    counters: zeroCounters(),
+    malformed: () => {},
+    acks,
+  });
+  relays.receive(message(2, 1, Batch.Whole, bytes));
+  assertEquals(published, []);
+  await Promise.resolve();
+  assertEquals(published.map((p) => p.subject), ["msghub.t.ack.2"]);
+  const { hub, acks: said } = decodeAcks(published[0]!.bytes);
+  assertEquals(hub, 3);
+  assertEquals(said, [{ ack: 77, delivered: 1, unknown: [2 ** 33 + 2] }]);
+
+  // The sending hub: confirmed, lost with its hub, or failed all at once.
+  const receipts = new Receipts(60_000);
+  const one = receipts.expect(3, [2 ** 33 + 1, 2 ** 33 + 2]);
+  const two = receipts.expect(4, [2 ** 34 + 1]);
+  const three = receipts.expect(3, [2 ** 33 + 9]);
+  // An ack from another hub than the one asked is not taken.
+  receipts.confirm(4, { ack: one.ack, delivered: 2, unknown: [] });
+  receipts.confirm(3, { ...said[0]!, ack: one.ack });
+  assertEquals(await one.promise, { delivered: 1, unknown: [2 ** 33 + 2] });
+  receipts.forget(4);
+  assertEquals(await two.promise, { delivered: 0, unknown: [2 ** 34 + 1] });
+  receipts.failAll();
+  assertEquals(await three.promise, { delivered: 0, unknown: [2 ** 33 + 9] });
+  assertEquals(receipts.size, 0);
 });
 
 /** A NATS connection stand-in: what is published is kept, the rest fed. */

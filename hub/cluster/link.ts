@@ -34,6 +34,8 @@ import { PresenceExchange } from "./presence.ts";
 import { RelayIn } from "./relay_in.ts";
 import { RelayOut } from "./relay_out.ts";
 import { retryStart } from "./start.ts";
+import { AckOutbox, Receipts, type RemoteReceipt } from "./receipts.ts";
+import { decodeAcks } from "./wire.ts";
 import { type StatusTarget, watchStatus } from "./status.ts";
 import {
   type ClusterConnection,
@@ -174,6 +176,11 @@ export class ClusterLink {
   readonly #c = zeroCounters();
   readonly #presence: PresenceExchange;
   readonly #out: RelayOut;
+  readonly #ackPrefix: string;
+  /** Receipted relays waiting for other hubs' acks. */
+  readonly #receipts: Receipts;
+  /** Acks this hub owes others. */
+  readonly #acks: AckOutbox;
   /** Made by start(), once there is a hub to deliver to. */
   #in: RelayIn | null = null;
   #subs: { unsubscribe(): void }[] = [];
@@ -209,6 +216,9 @@ export class ClusterLink {
     );
     this.#presenceSubject = `msghub.${options.name}.presence`;
     this.#relayPrefix = `msghub.${options.name}.relay.`;
+    this.#ackPrefix = `msghub.${options.name}.ack.`;
+    this.#receipts = new Receipts(options.ackTimeoutMs ?? 1_000);
+    this.#acks = new AckOutbox(epoch, this.#ackPrefix, this.#publish);
     this.#out = new RelayOut({
       number: epoch,
       prefix: this.#relayPrefix,
@@ -230,6 +240,7 @@ export class ClusterLink {
       hubGone: (hub) => {
         this.#out.forget(hub);
         this.#in?.forget(hub);
+        this.#receipts.forget(hub);
       },
     });
     this.view = this.#presence.view;
@@ -250,6 +261,7 @@ export class ClusterLink {
       hubs: this.view.hubs,
       counters: this.#c,
       malformed: this.#malformed,
+      acks: this.#acks,
     });
     this.#in = relays;
     const presence = this.#presence;
@@ -268,6 +280,11 @@ export class ClusterLink {
       this.#nc.subscribe(this.#relayPrefix + this.number, {
         callback: (error, msg) => {
           if (error === null) relays.receive(msg.data);
+        },
+      }),
+      this.#nc.subscribe(this.#ackPrefix + this.number, {
+        callback: (error, msg) => {
+          if (error === null) this.#receiveAcks(msg.data);
         },
       }),
     );
@@ -320,6 +337,35 @@ export class ClusterLink {
     this.#out.forward(remote, sender, ids, body, bodyStart, bodyEnd);
   }
 
+  /**
+   * Queues a receipted relay, as {@linkcode forward} does, and resolves with
+   * what `remote` confirms of `ids`: those it queued the message for, and
+   * those it does not have. Receivers it does not confirm within the ack
+   * timeout, or that go out of reach meanwhile, are unknown.
+   */
+  forwardReceipted(
+    remote: RemoteHub,
+    sender: number,
+    ids: readonly number[],
+    body: Uint8Array,
+    bodyStart: number,
+    bodyEnd: number,
+  ): Promise<RemoteReceipt> {
+    const { ack, promise } = this.#receipts.expect(remote.number, ids);
+    this.#out.forward(remote, sender, ids, body, bodyStart, bodyEnd, ack);
+    return promise;
+  }
+
+  #receiveAcks(data: Uint8Array): void {
+    let message;
+    try {
+      message = decodeAcks(data);
+    } catch (error) {
+      return this.#malformed("ack", error);
+    }
+    for (const ack of message.acks) this.#receipts.confirm(message.hub, ack);
+  }
+
   /** The link's counters and gauges. */
   metrics(): ClusterMetrics {
     return {
@@ -335,6 +381,7 @@ export class ClusterLink {
   leave(): void {
     if (this.#presence.gone) return;
     this.#out.flushAll();
+    this.#acks.flush();
     this.#presence.bye();
   }
 
@@ -345,6 +392,7 @@ export class ClusterLink {
     this.#closed = true;
     this.#presence.stop();
     this.view.clear();
+    this.#receipts.failAll();
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([
       this.#nc.drain().catch(() => {}),
@@ -396,7 +444,15 @@ export class ClusterLink {
       },
       counters: this.#c,
       log: this.#log,
-      view: this.view,
+      view: {
+        hubs: this.view.hubs,
+        clients: this.view.clients,
+        // Out of reach of the other hubs: no ack can come now.
+        clear: () => {
+          this.view.clear();
+          this.#receipts.failAll();
+        },
+      },
       resize: () => this.#out.resize(this.#maxPayload()),
       hello: () => this.#presence.hello(),
     };
