@@ -4,9 +4,10 @@
  *
  * @module
  */
-import { benchCommand } from "./cli/bench_command.ts";
-import { clientCommand } from "./cli/client_command.ts";
-import { hubCommand } from "./cli/hub_command.ts";
+import { benchCommand } from "./cli/bench.ts";
+import { clientCommand } from "./cli/client/mod.ts";
+import { hubCommand } from "./cli/hub/mod.ts";
+import { usageLine } from "./cli/usage.ts";
 import denoJson from "./deno.json" with { type: "json" };
 
 const USAGE = `Usage: msghub <command> [options]
@@ -20,7 +21,15 @@ Options:
   -h, --help     show this help
   -V, --version  show the version`;
 
-/** Runs the CLI with `args`; resolves to the process exit code. */
+/**
+ * Runs the CLI with `args`; resolves to the process exit code.
+ *
+ * @example
+ * ```ts
+ * import { main } from "./main.ts";
+ * if (await main(["--version"]) !== 0) throw new Error("Expected exit 0");
+ * ```
+ */
 export async function main(args: string[]): Promise<number> {
   const [command, ...rest] = args;
   switch (command) {
@@ -40,10 +49,12 @@ export async function main(args: string[]): Promise<number> {
       console.log(`msghub ${denoJson.version} (deno ${Deno.version.deno})`);
       return 0;
     case undefined:
-      console.error(`msghub: missing command\n\n${USAGE}`);
+      console.error(
+        usageLine("msghub", "Missing command: hub, client or bench"),
+      );
       return 2;
     default:
-      console.error(`msghub: unknown command "${command}"\n\n${USAGE}`);
+      console.error(usageLine("msghub", `Unknown command "${command}"`));
       return 2;
   }
 }

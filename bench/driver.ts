@@ -7,6 +7,8 @@
  */
 import type { Shape } from "./presets.ts";
 import type { LatencyHistogram } from "./stats.ts";
+import { tcpWire, type Transport, type Wire } from "./wire.ts";
+import { dialWs } from "./ws_wire.ts";
 
 /** Counts what one connection reads; see `FrameWalker` and `NatsWalker`. */
 export interface Walker {
@@ -24,8 +26,8 @@ export interface Walker {
 
 /** One connection and the walker of what it reads. */
 export interface Peer {
-  /** The socket. */
-  readonly conn: Deno.TcpConn;
+  /** The socket, over TCP or WebSocket. */
+  readonly wire: Wire;
   /** What reads and counts the socket's bytes. */
   readonly walker: Walker;
 }
@@ -58,6 +60,8 @@ export interface ConnectPlan {
   histogram: LatencyHistogram;
   /** Stamp bytes at the start of each body; 0 for none. */
   stampLength: number;
+  /** How every connection reaches the server: `address` is then its port for it. */
+  transport: Transport;
   /**
    * Where senders connect when not where the receivers are: another hub of
    * the same cluster (msghub only).
@@ -78,19 +82,14 @@ export interface Driver {
   connect(address: Address, plan: ConnectPlan): Promise<Link[]>;
 }
 
-/** Writes every byte of `bytes` (`write` may take fewer). */
-export async function writeAll(
-  conn: Deno.Conn,
-  bytes: Uint8Array,
-): Promise<void> {
-  let offset = 0;
-  while (offset < bytes.length) {
-    offset += await conn.write(bytes.subarray(offset));
-  }
-}
-
-/** Opens a TCP connection with Nagle's algorithm off. */
-export async function dial(address: Address): Promise<Deno.TcpConn> {
+/**
+ * Opens a connection with Nagle's algorithm off: plain TCP, or a WebSocket
+ * upgraded over it.
+ */
+export async function dial(
+  address: Address,
+  transport: Transport,
+): Promise<Wire> {
   let conn: Deno.TcpConn;
   try {
     conn = await Deno.connect({ ...address, transport: "tcp" });
@@ -103,7 +102,11 @@ export async function dial(address: Address): Promise<Deno.TcpConn> {
     );
   }
   conn.setNoDelay(true);
-  return conn;
+  if (transport === "tcp") return tcpWire(conn);
+  const host = address.hostname.includes(":")
+    ? `[${address.hostname}]:${address.port}`
+    : `${address.hostname}:${address.port}`;
+  return await dialWs(conn, host);
 }
 
 /**
@@ -117,34 +120,39 @@ export async function readUntil(
   ms = 10_000,
 ): Promise<void> {
   const buf = new Uint8Array(16 * 1024);
+  const { wire, walker } = peer;
+  const feed = (bytes: Uint8Array) => walker.feed(bytes, 0);
   let late = false;
   const timer = setTimeout(() => {
     late = true;
-    peer.conn.close();
+    wire.close();
   }, ms);
   try {
     while (!done()) {
       let n: number | null;
+      let open: boolean;
       try {
-        n = await peer.conn.read(buf);
+        n = await wire.read(buf);
+        open = n !== null && wire.unwrap(buf.subarray(0, n), feed);
       } catch (error) {
         throw new Error(
           late
             ? `Cannot set up connection: no answer to ${what} within ${ms} ms`
-            : `Cannot set up connection: ${what} failed`,
+            : `Cannot set up connection: ${what} failed: ${
+              (error as Error).message
+            }`,
           { cause: error },
         );
       }
-      if (n === null) {
-        throw new Error(
-          `Cannot set up connection: the server closed it before ${what}`,
-        );
-      }
-      peer.walker.feed(buf.subarray(0, n), 0);
-      const error = peer.walker.error;
+      const error = walker.error;
       if (error !== null) {
         throw new Error(
           `Cannot set up connection: the server answered ${what} with error ${error.code}: "${error.message}"`,
+        );
+      }
+      if (!open) {
+        throw new Error(
+          `Cannot set up connection: the server closed it before ${what}`,
         );
       }
     }

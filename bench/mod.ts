@@ -54,7 +54,12 @@ export {
   type BenchCluster,
   canPin,
   GENERATOR_CORE,
+  HUB_READY,
+  HUB_WS_READY,
   mainPath,
+  NATS_READY,
+  NATS_WS_CONFIG,
+  NATS_WS_READY,
   pinSelf,
   repoRoot,
   SERVER_CORE,
@@ -66,3 +71,4 @@ export {
 } from "./server_process.ts";
 export { cpuModel, cpuTimeMs, parseStatusKiB } from "./proc.ts";
 export { median, ratio } from "./stats.ts";
+export type { Transport } from "./wire.ts";

@@ -16,27 +16,25 @@ import {
   openAll,
   type Peer,
   readUntil,
-  writeAll,
 } from "./driver.ts";
 import { FrameWalker } from "./frame_walker.ts";
-import type { LatencyHistogram } from "./stats.ts";
+import type { Transport } from "./wire.ts";
 
 const IDENTITY = encodeFrame(Kind.Identity);
 
 /** Opens a binary connection and waits for its id: it is registered then. */
 async function register(
   address: Address,
-  histogram: LatencyHistogram,
-  stampLength: number,
+  plan: ConnectPlan,
 ): Promise<{ peer: Peer; id: bigint }> {
-  const conn = await dial(address);
-  const walker = new FrameWalker(histogram, stampLength);
-  const peer = { conn, walker };
+  const wire = await dial(address, plan.transport);
+  const walker = new FrameWalker(plan.histogram, plan.stampLength);
+  const peer = { wire, walker };
   try {
-    await writeAll(conn, IDENTITY);
+    await wire.write(IDENTITY);
     await readUntil(peer, () => walker.id !== null, "IDENTITY");
   } catch (error) {
-    conn.close();
+    wire.close();
     throw error;
   }
   return { peer, id: walker.id! };
@@ -46,8 +44,16 @@ async function register(
  * Waits until the hub at `address` lists every id of `ids`: receivers on
  * another hub of a cluster are reachable from then on.
  */
-async function waitListed(address: Address, ids: bigint[]): Promise<void> {
-  await using probe = await connect(address);
+async function waitListed(
+  address: Address,
+  transport: Transport,
+  ids: bigint[],
+): Promise<void> {
+  const host = address.hostname.includes(":")
+    ? `[${address.hostname}]`
+    : address.hostname;
+  const scheme = transport === "ws" ? "ws" : "msghub";
+  await using probe = await connect(`${scheme}://${host}:${address.port}`);
   const start = performance.now();
   while (true) {
     const listed = new Set(await probe.list());
@@ -66,10 +72,10 @@ export const msghubDriver: Driver = {
   name: "msghub",
   pong: encodeFrame(Kind.Pong),
   async connect(address: Address, plan: ConnectPlan): Promise<Link[]> {
-    const { shape, histogram, stampLength } = plan;
+    const { shape } = plan;
     const opened: Peer[] = [];
     const open = async (at: Address = address) => {
-      const registered = await register(at, histogram, stampLength);
+      const registered = await register(at, plan);
       opened.push(registered.peer);
       return registered;
     };
@@ -79,7 +85,11 @@ export const msghubDriver: Driver = {
         const receivers = await openAll(shape.receivers, () => open());
         const sender = await open(senderAddress);
         if (senderAddress !== undefined) {
-          await waitListed(senderAddress, receivers.map((r) => r.id));
+          await waitListed(
+            senderAddress,
+            plan.transport,
+            receivers.map((r) => r.id),
+          );
         }
         const message = encodeRelay(
           receivers.map((r) => r.id),
@@ -94,7 +104,7 @@ export const msghubDriver: Driver = {
         };
       }, 1);
     } catch (error) {
-      for (const peer of opened) peer.conn.close();
+      for (const peer of opened) peer.wire.close();
       throw error;
     }
   },

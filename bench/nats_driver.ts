@@ -1,6 +1,7 @@
 /**
  * Drives a nats-server over the NATS text protocol, with the same sockets,
- * batching and counting as the msghub driver. Each sender publishes to a
+ * batching and counting as the msghub driver; over WebSocket (nats-server's
+ * `websocket` listener) the same protocol goes inside binary messages. Each sender publishes to a
  * subject of its own that all its receivers subscribe to: one PUB reaches
  * them all, which is NATS at its best.
  *
@@ -15,10 +16,8 @@ import {
   openAll,
   type Peer,
   readUntil,
-  writeAll,
 } from "./driver.ts";
 import { NatsWalker } from "./nats_walker.ts";
-import type { LatencyHistogram } from "./stats.ts";
 
 const encoder = new TextEncoder();
 const CONNECT = 'CONNECT {"verbose":false,"pedantic":false}\r\n';
@@ -53,18 +52,17 @@ export function encodePub(
 async function handshake(
   address: Address,
   commands: string,
-  histogram: LatencyHistogram,
-  stampLength: number,
+  plan: ConnectPlan,
 ): Promise<Peer> {
-  const conn = await dial(address);
-  const walker = new NatsWalker(histogram, stampLength);
-  const peer = { conn, walker };
+  const wire = await dial(address, plan.transport);
+  const walker = new NatsWalker(plan.histogram, plan.stampLength);
+  const peer = { wire, walker };
   try {
     await readUntil(peer, () => walker.infos > 0, "INFO");
-    await writeAll(conn, encoder.encode(`${CONNECT}${commands}PING\r\n`));
+    await wire.write(encoder.encode(`${CONNECT}${commands}PING\r\n`));
     await readUntil(peer, () => walker.pongs > 0, "CONNECT");
   } catch (error) {
-    conn.close();
+    wire.close();
     throw error;
   }
   return peer;
@@ -75,11 +73,11 @@ export const natsDriver: Driver = {
   name: "nats",
   pong: encoder.encode("PONG\r\n"),
   async connect(address: Address, plan: ConnectPlan): Promise<Link[]> {
-    const { shape, histogram, stampLength } = plan;
+    const { shape } = plan;
     const run = crypto.randomUUID().slice(0, 8);
     const opened: Peer[] = [];
     const open = async (commands: string) => {
-      const peer = await handshake(address, commands, histogram, stampLength);
+      const peer = await handshake(address, commands, plan);
       opened.push(peer);
       return peer;
     };
@@ -95,7 +93,7 @@ export const natsDriver: Driver = {
         return { sender, receivers, message, stampOffset: bodyOffset };
       }, 1);
     } catch (error) {
-      for (const peer of opened) peer.conn.close();
+      for (const peer of opened) peer.wire.close();
       throw error;
     }
   },

@@ -99,6 +99,11 @@ export function summaryLines(
   const lines = [
     `${result.server} at ${result.address} (${context.origin}; ${context.pinning})`,
     `workload     ${describeWorkload(result.workload)}`,
+    `transport    ${
+      result.transport === "ws"
+        ? "WebSocket (the same protocol in masked binary messages)"
+        : "TCP"
+    }`,
     `sent         ${formatInt(result.sent)} messages (${
       formatInt(result.sentPerSec)
     }/s)`,
@@ -123,8 +128,8 @@ export function summaryLines(
       : `latency      p50 ${formatMicros(latency.p50Us)}, p99 ${
         formatMicros(latency.p99Us)
       }, max ${formatMicros(latency.maxUs)} (${
-        formatInt(latency.samples)
-      } samples)`,
+        plural(latency.samples, "sample")
+      }, ${plural(latency.sendTimes, "send time")})`,
   );
   const cpu = result.generatorCpuPercent;
   let generator = cpu === null

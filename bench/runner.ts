@@ -8,14 +8,9 @@
 import type { Address, Driver, Link, Peer } from "./driver.ts";
 import type { Workload } from "./presets.ts";
 import { coreBusyPercent, coreTimes, cpuTimeMs, peakRssKiB } from "./proc.ts";
-import {
-  type Flow,
-  sendLoop,
-  serialWrite,
-  Signal,
-  type Tracked,
-} from "./sender.ts";
+import { type Flow, sendLoop, Signal, type Tracked } from "./sender.ts";
 import { stampLength } from "./stamp.ts";
+import type { Transport } from "./wire.ts";
 import {
   cpuPercent,
   LatencyHistogram,
@@ -53,6 +48,11 @@ export interface RunOptions {
   driver: Driver;
   /** Where receivers connect, and senders too unless `senderAddress` is set. */
   address: Address;
+  /**
+   * How connections reach the server; `"tcp"` by default. With `"ws"` the
+   * addresses are the server's WebSocket listeners.
+   */
+  transport?: Transport;
   /** Where senders connect: another hub of the receivers' cluster. */
   senderAddress?: Address;
   /** What to send, how fast, and for how long. */
@@ -71,6 +71,11 @@ export interface RunOptions {
 export interface LatencySummary {
   /** Messages whose latency was measured. */
   samples: number;
+  /**
+   * Distinct send times among them: the senders' writes (every message of
+   * one write is stamped with the time of that write).
+   */
+  sendTimes: number;
   /** The median. */
   p50Us: number;
   /** The 99th percentile. */
@@ -85,6 +90,8 @@ export interface BenchResult {
   server: "msghub" | "nats";
   /** Its address, as `HOST:PORT`. */
   address: string;
+  /** How the generator's connections reached it. */
+  transport: Transport;
   /** What was sent. */
   workload: Workload;
   /** Messages sent, all senders together. */
@@ -145,24 +152,27 @@ async function readLoop(
   flow: Flow,
   pong: Uint8Array,
 ): Promise<void> {
-  const { conn, walker } = tracked.peer;
+  const { wire, walker } = tracked.peer;
   const buf = new Uint8Array(READ_BYTES);
+  let nowUs = 0;
+  // Made once: a WebSocket read may carry several pieces of stream.
+  const feed = (bytes: Uint8Array) => walker.feed(bytes, nowUs);
   try {
     while (true) {
-      const n = await conn.read(buf);
+      const n = await wire.read(buf);
       if (n === null) break;
       const now = performance.now();
       const before = walker.delivered;
-      walker.feed(buf.subarray(0, n), Math.round((now - flow.t0) * 1000));
+      nowUs = Math.round((now - flow.t0) * 1000);
+      const open = wire.unwrap(buf.subarray(0, n), feed);
       if (walker.delivered !== before) flow.lastDelivery = now;
+      if (!open) break;
       if (walker.error !== null) break;
       if (walker.pings > 0) {
         const answers = walker.pings;
         walker.pings = 0;
         // Not awaited: a sender's PONG waits behind its batch in flight.
-        for (let i = 0; i < answers; i++) {
-          serialWrite(tracked, pong).catch(() => {});
-        }
+        for (let i = 0; i < answers; i++) wire.write(pong).catch(() => {});
       }
       flow.signal.notify();
     }
@@ -174,7 +184,7 @@ async function readLoop(
 }
 
 function track(peer: Peer): Tracked {
-  return { peer, alive: true, sent: 0, tail: Promise.resolve() };
+  return { peer, alive: true, sent: 0, writes: 0 };
 }
 
 /** Connections the server closed, grouped by reason. */
@@ -202,6 +212,7 @@ function sum(tracked: Tracked[], pick: (t: Tracked) => number): number {
  */
 export async function runBench(options: RunOptions): Promise<BenchResult> {
   const { driver, address, workload } = options;
+  const transport = options.transport ?? "tcp";
   const settleMs = options.settleMs ?? DEFAULT_SETTLE_MS;
   const histogram = new LatencyHistogram();
   const stamp = stampLength(workload.size);
@@ -209,6 +220,7 @@ export async function runBench(options: RunOptions): Promise<BenchResult> {
     shape: workload,
     histogram,
     stampLength: stamp,
+    transport,
     ...(options.senderAddress === undefined
       ? {}
       : { senderAddress: options.senderAddress }),
@@ -299,13 +311,7 @@ export async function runBench(options: RunOptions): Promise<BenchResult> {
     ? null
     : await peakRssKiB(serverPid);
   const closes = describeCloses(everyone);
-  for (const t of everyone) {
-    try {
-      t.peer.conn.close();
-    } catch {
-      // Already closed by the server.
-    }
-  }
+  for (const t of everyone) t.peer.wire.close();
   await Promise.all(reading);
 
   const sent = sum(groups.map((g) => g.sender), (t) => t.sent);
@@ -327,6 +333,7 @@ export async function runBench(options: RunOptions): Promise<BenchResult> {
   return {
     server: driver.name,
     address: `${address.hostname}:${address.port}`,
+    transport,
     workload,
     sent,
     sentPerSender: { min: Math.min(...each), max: Math.max(...each) },
@@ -341,6 +348,7 @@ export async function runBench(options: RunOptions): Promise<BenchResult> {
     megabytesPerSec: megabytesPerSecond(bodyBytes, elapsedMs),
     latency: histogram.count === 0 ? null : {
       samples: histogram.count,
+      sendTimes: sum(groups.map((g) => g.sender), (t) => t.writes),
       p50Us: histogram.percentile(50),
       p99Us: histogram.percentile(99),
       maxUs: histogram.max,

@@ -14,6 +14,10 @@ export const SERVER_CORE = 0;
 export const GENERATOR_CORE = 1;
 /** Lines of a server's output kept for diagnostics. */
 const KEEP_LINES = 40;
+/** First lines of a server's output kept for diagnostics. */
+const HEAD_LINES = 3;
+/** Last lines of a server's output shown when it fails to start. */
+const TAIL_LINES = 10;
 
 /** A running server; stop it, or `await using` it. */
 export interface ServerProcess extends AsyncDisposable {
@@ -21,6 +25,8 @@ export interface ServerProcess extends AsyncDisposable {
   readonly pid: number;
   /** Where it listens, from its ready line. */
   readonly address: Address;
+  /** Where it takes WebSocket connections, when asked to: `null` otherwise. */
+  readonly wsAddress: Address | null;
   /** Whether it was pinned to {@linkcode SERVER_CORE}. */
   readonly pinned: boolean;
   /** Its last lines of output, both streams, for diagnostics. */
@@ -39,6 +45,12 @@ export interface StartOptions {
   stream: "stdout" | "stderr";
   /** Matches the ready line; groups 1 and 2 are the host and the port. */
   ready: RegExp;
+  /**
+   * Matches the line (on the same stream, maybe the ready line itself) that
+   * names the WebSocket listener, host and port as groups 1 and 2; the
+   * server counts as ready once both lines came.
+   */
+  wsReady?: RegExp;
   /** Pin to {@linkcode SERVER_CORE} with taskset. */
   pin: boolean;
   /** Longest wait for the ready line; 20 s when absent. */
@@ -98,19 +110,33 @@ export async function startServer(
     stderr: "piped",
   }).spawn();
   const lines: string[] = [];
-  let announce: (address: Address) => void = () => {};
-  const announced = new Promise<Address>((resolve) => announce = resolve);
+  /** The first lines too: where a usage error is, before the usage text. */
+  const head: string[] = [];
+  let seen = 0;
+  let address: Address | null = null;
+  let wsAddress: Address | null = null;
+  let announce: () => void = () => {};
+  const announced = new Promise<"ready">((resolve) =>
+    announce = () => resolve("ready")
+  );
+  const wsReady = options.wsReady;
+  const found = (match: RegExpExecArray | null): Address | null =>
+    match === null ? null : { hostname: match[1]!, port: Number(match[2]) };
   const drain = async (stream: ReadableStream<Uint8Array>, ready: boolean) => {
     // The package is untyped at this boundary: it yields strings.
     const splitter = new TextLineStream() as TransformStream<string, string>;
     const reader = stream.pipeThrough(new TextDecoderStream())
       .pipeThrough(splitter);
     for await (const line of reader) {
+      if (head.length < HEAD_LINES) head.push(line);
+      seen++;
       lines.push(line);
       if (lines.length > KEEP_LINES) lines.shift();
-      const match = ready ? options.ready.exec(line) : null;
-      if (match !== null) {
-        announce({ hostname: match[1]!, port: Number(match[2]) });
+      if (!ready) continue;
+      address ??= found(options.ready.exec(line));
+      if (wsReady !== undefined) wsAddress ??= found(wsReady.exec(line));
+      if (address !== null && (wsReady === undefined || wsAddress !== null)) {
+        announce();
       }
     }
   };
@@ -148,17 +174,25 @@ export async function startServer(
     })();
     return stopping;
   };
-  if (typeof outcome === "string") {
+  if (outcome !== "ready" || address === null) {
     await stop();
+    const output = seen <= HEAD_LINES + TAIL_LINES
+      ? `its output:\n${lines.slice(-seen).join("\n")}`
+      : `its output began with:\n${head.join("\n")}\n...and ended with:\n${
+        lines.slice(-TAIL_LINES).join("\n")
+      }`;
     throw new Error(
       `Cannot start ${options.command}: ${
-        outcome === "late" ? "no ready line in time" : "it exited"
-      }; its output ended with:\n${lines.slice(-10).join("\n")}`,
+        outcome === "late"
+          ? `no ready line${wsReady === undefined ? "" : "s"} in time`
+          : "it exited"
+      }; ${output}`,
     );
   }
   return {
     pid: child.pid,
-    address: outcome,
+    address,
+    wsAddress,
     pinned: options.pin,
     lines,
     stop,
@@ -181,6 +215,31 @@ const HUB_ARGS = [
   "0",
 ];
 
+/** The hub's ready line: `msghub hub listening on HOST:PORT`. */
+export const HUB_READY = /listening on (\S+):([0-9]+)/;
+/**
+ * The WebSocket address in the hub's ready line, started with `--ws-port`:
+ * `... ws=HOST:PORT` (a `ws://` or `wss://` before the host is allowed).
+ */
+export const HUB_WS_READY = /\bws=(?:wss?:\/\/)?(\S+):([0-9]+)/;
+/** nats-server's line (on stderr) naming its client port. */
+export const NATS_READY = /Listening for client connections on (\S+):([0-9]+)/;
+/** nats-server's line naming its WebSocket port. */
+export const NATS_WS_READY =
+  /Listening for websocket clients on wss?:\/\/(\S+):([0-9]+)/;
+/**
+ * The nats-server config block of a WebSocket listener without TLS on
+ * loopback; `port: -1` has nats-server pick a free port (v2.9 does; port 0
+ * would turn the listener off), which it names on its
+ * {@linkcode NATS_WS_READY} line.
+ */
+export const NATS_WS_CONFIG = `websocket {
+  host: 127.0.0.1
+  port: -1
+  no_tls: true
+}
+`;
+
 /** The repository's root directory, where `deno.json` is. */
 export function repoRoot(): string {
   return decodeURIComponent(new URL("..", import.meta.url).pathname);
@@ -191,16 +250,30 @@ export function mainPath(): string {
   return decodeURIComponent(new URL("../main.ts", import.meta.url).pathname);
 }
 
+/** The hub's arguments for a WebSocket listener on a free port. */
+const HUB_WS_ARGS = ["--ws-port", "0"];
+
 /**
  * Starts `msghub hub --port 0 --metrics-port 0` with this Deno, logging
- * warnings (slow consumers) and worse.
+ * warnings (slow consumers) and worse; with `ws`, also `--ws-port 0`.
  */
-export function startHub(pin: boolean): Promise<ServerProcess> {
+export function startHub(
+  pin: boolean,
+  options: { ws?: boolean } = {},
+): Promise<ServerProcess> {
+  const ws = options.ws === true;
   return startServer({
     command: Deno.execPath(),
-    args: ["run", "--allow-net", mainPath(), ...HUB_ARGS],
+    args: [
+      "run",
+      "--allow-net",
+      mainPath(),
+      ...HUB_ARGS,
+      ...(ws ? HUB_WS_ARGS : []),
+    ],
     stream: "stdout",
-    ready: /listening on (\S+):([0-9]+)/,
+    ready: HUB_READY,
+    ...(ws ? { wsReady: HUB_WS_READY } : {}),
     pin,
   });
 }
@@ -219,9 +292,13 @@ export interface BenchCluster extends AsyncDisposable {
 
 /**
  * Starts `nats-server -js` on a free port and two hubs in one cluster through
- * it, none of them pinned: four processes share the two cores.
+ * it, none of them pinned: four processes share the two cores. With `ws`,
+ * both hubs listen for WebSocket clients too.
  */
-export async function startCluster(): Promise<BenchCluster> {
+export async function startCluster(
+  options: { ws?: boolean } = {},
+): Promise<BenchCluster> {
+  const ws = options.ws === true;
   const store = await Deno.makeTempDir({ prefix: "msghub-bench-nats-" });
   const started: ServerProcess[] = [];
   const stop = async () => {
@@ -233,7 +310,7 @@ export async function startCluster(): Promise<BenchCluster> {
       command: "nats-server",
       args: ["-a", "127.0.0.1", "-p", "-1", "-js", "-sd", store],
       stream: "stderr",
-      ready: /Listening for client connections on (\S+):([0-9]+)/,
+      ready: NATS_READY,
       pin: false,
     });
     started.push(nats);
@@ -252,9 +329,11 @@ export async function startCluster(): Promise<BenchCluster> {
           url,
           "--cluster-name",
           "bench",
+          ...(ws ? HUB_WS_ARGS : []),
         ],
         stream: "stdout",
-        ready: /listening on (\S+):([0-9]+)/,
+        ready: HUB_READY,
+        ...(ws ? { wsReady: HUB_WS_READY } : {}),
         pin: false,
       });
     const senderHub = await hub();

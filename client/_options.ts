@@ -53,8 +53,11 @@ export const CLIENT_DEFAULTS = {
 
 /** {@linkcode ClientOptions} with every default filled in and checked. */
 export interface ClientConfig {
+  /** The token's bytes, sent in AUTH before anything else; null: none. */
   auth: Uint8Array | null;
+  /** Milliseconds of silence before the client PINGs the hub; 0: never. */
   pingInterval: number;
+  /** Milliseconds a PING may go unanswered before the client gives up. */
   pingTimeout: number;
 }
 

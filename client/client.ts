@@ -1,30 +1,19 @@
-import {
-  encodeEcho,
-  encodeFrame,
-  encodeRelay,
-  FrameParser,
-  Kind,
-  OutboundQueue,
-  ProtocolError,
-  readU64,
-  REPLY_LIMITS,
-} from "../protocol/mod.ts";
-import { Inbox, type Message } from "./_inbox.ts";
+/**
+ * The msghub client: the public API over one connection's engine.
+ *
+ * @module
+ */
+import { encodeEcho, encodeFrame, encodeRelay, Kind } from "../protocol/mod.ts";
+import { Engine } from "./_engine.ts";
+import type { Message } from "./_inbox.ts";
 import { type ClientOptions, resolveClientOptions } from "./_options.ts";
 import {
   copyPayload,
   decodeIdentity,
   decodeList,
   decodeReceipt,
-  hex,
   type RelayReceipt,
 } from "./_replies.ts";
-import {
-  ConnectionClosedError,
-  HubError,
-  HubProtocolError,
-  PingTimeoutError,
-} from "./errors.ts";
 import {
   type ByteStream,
   streamTransport,
@@ -44,21 +33,10 @@ export type { ClientOptions, Message, RelayReceipt };
  */
 export type Body = Uint8Array | string;
 
-interface Pending {
-  /** The kind of the reply this request expects. */
-  reply: number;
-  settle(payload: Uint8Array, owned: boolean): void;
-  reject(error: Error): void;
-}
-
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-/** How long {@linkcode Client.close} waits for the hub to flush and hang up. */
-const CLOSE_LINGER = 2_000;
 const IDENTITY = encodeFrame(Kind.Identity);
 const LIST = encodeFrame(Kind.List);
 const PING = encodeFrame(Kind.Ping);
-const PONG = encodeFrame(Kind.Pong);
 
 /**
  * A connection to a hub in the binary dialect. Calls may be pipelined: the
@@ -85,27 +63,7 @@ export class Client implements AsyncDisposable, AsyncIterable<Message> {
   /** Resolves (never rejects) once the connection is gone and its resources are freed. */
   readonly closed: Promise<void>;
 
-  #transport: Transport;
-  #queue: OutboundQueue;
-  #parser: FrameParser;
-  #inbox = new Inbox();
-  #pending: Pending[] = [];
-  #pendingHead = 0;
-  /** Why the connection ended, once it did or once a fatal frame arrived. */
-  #reason: Error | null = null;
-  #writeError: unknown = null;
-  #writing: Promise<void> = Promise.resolve();
-  #closing = false;
-  #writeClosed = false;
-  #ended = false;
-  #connClosed = false;
-  #closeDone: Promise<void> | null = null;
-  #bytesWritten = 0;
-  /** Chunks received so far: the liveness timer watches it move. */
-  #received = 0;
-  #livenessTimer: ReturnType<typeof setTimeout> | undefined;
-  /** Woken when no call is waiting for a reply any more. */
-  #quietWaiters: Array<() => void> = [];
+  #engine: Engine;
 
   /**
    * Wraps a connected {@linkcode Transport}, or a socket such as a
@@ -133,32 +91,8 @@ export class Client implements AsyncDisposable, AsyncIterable<Message> {
     const transport = isByteStream(connection)
       ? streamTransport(connection)
       : connection;
-    this.#transport = transport;
-    this.#queue = new OutboundQueue({
-      write: (bytes) => {
-        const write = transport.write(bytes);
-        this.#writing = write.then((n) => {
-          this.#bytesWritten += n;
-        }, () => {});
-        return write;
-      },
-    }, (error) => {
-      // The read side sees the same broken connection and ends the session;
-      // aborting here could lose an ERROR frame still waiting to be read.
-      this.#writeError = error;
-    });
-    this.#parser = new FrameParser(REPLY_LIMITS, this.#onFrame);
-    // Not Promise.withResolvers: Node 20 and older browsers lack it.
-    let resolve!: () => void;
-    this.closed = new Promise<void>((done) => resolve = done);
-    this.#run().then(resolve);
-    if (config.auth !== null) {
-      // A refused token fails every later call with the same HubError.
-      this.#request(config.auth, Kind.AuthOk, () => undefined).catch(() => {});
-    }
-    if (config.pingInterval > 0 && config.pingTimeout > 0) {
-      this.#watch(config.pingInterval, config.pingTimeout);
-    }
+    this.#engine = new Engine(transport, config);
+    this.closed = this.#engine.closed;
   }
 
   /**
@@ -176,7 +110,7 @@ export class Client implements AsyncDisposable, AsyncIterable<Message> {
    * ```
    */
   get bytesWritten(): number {
-    return this.#bytesWritten;
+    return this.#engine.bytesWritten;
   }
 
   /**
@@ -194,7 +128,7 @@ export class Client implements AsyncDisposable, AsyncIterable<Message> {
    * ```
    */
   identity(): Promise<bigint> {
-    return this.#request(IDENTITY, Kind.IdentityReply, decodeIdentity);
+    return this.#engine.request(IDENTITY, Kind.IdentityReply, decodeIdentity);
   }
 
   /**
@@ -212,7 +146,7 @@ export class Client implements AsyncDisposable, AsyncIterable<Message> {
    * ```
    */
   list(): Promise<bigint[]> {
-    return this.#request(LIST, Kind.ListReply, decodeList);
+    return this.#engine.request(LIST, Kind.ListReply, decodeList);
   }
 
   /**
@@ -237,7 +171,7 @@ export class Client implements AsyncDisposable, AsyncIterable<Message> {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#request(frame, Kind.EchoReply, copyPayload);
+    return this.#engine.request(frame, Kind.EchoReply, copyPayload);
   }
 
   /**
@@ -268,11 +202,7 @@ export class Client implements AsyncDisposable, AsyncIterable<Message> {
     } catch (error) {
       return Promise.reject(error);
     }
-    if (this.#closing || this.#ended) {
-      return Promise.reject(this.#closedError());
-    }
-    this.#queue.push(frame);
-    return Promise.resolve();
+    return this.#engine.send(frame);
   }
 
   /**
@@ -301,7 +231,7 @@ export class Client implements AsyncDisposable, AsyncIterable<Message> {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#request(frame, Kind.RelayReceipt, decodeReceipt);
+    return this.#engine.request(frame, Kind.RelayReceipt, decodeReceipt);
   }
 
   /**
@@ -320,7 +250,7 @@ export class Client implements AsyncDisposable, AsyncIterable<Message> {
    * ```
    */
   ping(): Promise<void> {
-    return this.#request(PING, Kind.Pong, () => undefined);
+    return this.#engine.request(PING, Kind.Pong, () => undefined);
   }
 
   /**
@@ -347,7 +277,7 @@ export class Client implements AsyncDisposable, AsyncIterable<Message> {
    * ```
    */
   messages(): AsyncIterableIterator<Message> {
-    return this.#inbox.iterator();
+    return this.#engine.inbox.iterator();
   }
 
   /**
@@ -367,7 +297,7 @@ export class Client implements AsyncDisposable, AsyncIterable<Message> {
    * ```
    */
   [Symbol.asyncIterator](): AsyncIterableIterator<Message> {
-    return this.#inbox.iterator();
+    return this.#engine.inbox.iterator();
   }
 
   /**
@@ -395,11 +325,7 @@ export class Client implements AsyncDisposable, AsyncIterable<Message> {
    * ```
    */
   close(): Promise<void> {
-    if (this.#closeDone === null) {
-      this.#closing = true;
-      this.#closeDone = this.#shutdown();
-    }
-    return this.#closeDone;
+    return this.#engine.close();
   }
 
   /**
@@ -422,219 +348,6 @@ export class Client implements AsyncDisposable, AsyncIterable<Message> {
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
-
-  async #shutdown(): Promise<void> {
-    const timer = setTimeout(() => this.#abort(), CLOSE_LINGER);
-    try {
-      await this.#queue.drained();
-      // A WebSocket cannot half-close: its close frame ends both directions
-      // and replies after it are dropped, so wait for them first, on every
-      // transport alike.
-      await this.#quiet();
-      if (!this.#ended) {
-        this.#writeClosed = true;
-        await this.#transport.closeWrite();
-      }
-      await this.closed;
-    } catch {
-      this.#abort();
-      await this.closed;
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  #request<T>(
-    frame: Uint8Array,
-    reply: number,
-    decode: (payload: Uint8Array, owned: boolean) => T,
-  ): Promise<T> {
-    if (this.#closing || this.#ended) {
-      return Promise.reject(this.#closedError());
-    }
-    return new Promise<T>((resolve, reject) => {
-      this.#pending.push({
-        reply,
-        settle(payload, owned) {
-          let value: T;
-          try {
-            value = decode(payload, owned);
-          } catch (error) {
-            reject(error);
-            throw error;
-          }
-          resolve(value);
-        },
-        reject,
-      });
-      this.#queue.push(frame);
-    });
-  }
-
-  #closedError(): ConnectionClosedError {
-    return new ConnectionClosedError(
-      "Cannot send request: the connection is closed",
-      this.#reason === null ? undefined : { cause: this.#reason },
-    );
-  }
-
-  /** Resolves once no call waits for a reply, or the connection has ended. */
-  #quiet(): Promise<void> {
-    if (this.#ended || this.#pendingHead === this.#pending.length) {
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => this.#quietWaiters.push(resolve));
-  }
-
-  #wakeQuiet(): void {
-    const waiters = this.#quietWaiters;
-    this.#quietWaiters = [];
-    for (const resolve of waiters) resolve();
-  }
-
-  /**
-   * The liveness timer: once per `interval`, if nothing arrived since the
-   * last look, send PING; if nothing at all arrives within `timeout` after
-   * it, the hub is taken for gone. Anything received counts, as the hub
-   * counts anything from its clients: a PONG may queue behind a large reply.
-   */
-  #watch(interval: number, timeout: number): void {
-    let seen = this.#received;
-    const look = (): void => {
-      if (this.#received !== seen || this.#closing) {
-        seen = this.#received;
-        this.#livenessTimer = setTimeout(look, interval);
-        return;
-      }
-      const asked = this.#received;
-      this.#request(PING, Kind.Pong, () => undefined).catch(() => {});
-      this.#livenessTimer = setTimeout(() => {
-        if (this.#received === asked && !this.#closing) {
-          this.#fail(new PingTimeoutError(timeout));
-          return;
-        }
-        seen = this.#received;
-        this.#livenessTimer = setTimeout(look, interval);
-      }, timeout);
-    };
-    this.#livenessTimer = setTimeout(look, interval);
-  }
-
-  /** Ends the connection at once for `reason`: waiting calls reject with it. */
-  #fail(reason: Error): void {
-    this.#reason ??= reason;
-    this.#queue.close();
-    this.#abort();
-  }
-
-  /** The read loop; resolves once the connection is torn down. */
-  async #run(): Promise<void> {
-    try {
-      for await (const chunk of this.#transport) {
-        this.#received++;
-        this.#parser.parse(chunk);
-        if (this.#reason !== null) break;
-      }
-    } catch (error) {
-      this.#reason ??= classify(error, this.#closing);
-    }
-    this.#ended = true;
-    clearTimeout(this.#livenessTimer);
-    const reason = this.#reason ?? new ConnectionClosedError(
-      this.#closing
-        ? "Connection closed by the client"
-        : "Connection closed by the hub",
-      this.#writeError === null ? undefined : { cause: this.#writeError },
-    );
-    this.#reason = reason;
-    this.#queue.close();
-    this.#abort();
-    const pending = this.#pending.slice(this.#pendingHead);
-    this.#pending = [];
-    this.#pendingHead = 0;
-    for (const entry of pending) entry.reject(reason);
-    this.#wakeQuiet();
-    this.#inbox.end(reason instanceof ConnectionClosedError ? null : reason);
-    await this.#writing;
-  }
-
-  #abort(): void {
-    if (this.#connClosed) return;
-    this.#connClosed = true;
-    try {
-      this.#transport.close();
-    } catch {
-      // Already closed by the runtime: nothing left to free.
-    }
-  }
-
-  #onFrame = (kind: number, payload: Uint8Array, owned: boolean): void => {
-    if (this.#reason !== null) return;
-    switch (kind) {
-      case Kind.Deliver: {
-        if (payload.length < 8) {
-          throw new HubProtocolError(
-            `Cannot parse DELIVER: length ${payload.length} is shorter than 8`,
-          );
-        }
-        const body = owned ? payload.subarray(8) : payload.slice(8);
-        this.#inbox.push({ sender: readU64(payload, 0), body });
-        return;
-      }
-      case Kind.Ping:
-        if (!this.#writeClosed) this.#queue.push(PONG);
-        return;
-      case Kind.Error:
-        this.#reason = new HubError(
-          payload[0] ?? 0,
-          decoder.decode(payload.subarray(1)),
-        );
-        return;
-      default:
-        return this.#reply(kind, payload, owned);
-    }
-  };
-
-  #reply(kind: number, payload: Uint8Array, owned: boolean): void {
-    const entry = this.#pending[this.#pendingHead];
-    if (entry === undefined) {
-      throw new HubProtocolError(
-        `Unexpected reply: kind 0x${hex(kind)} while no request is pending`,
-      );
-    }
-    if (entry.reply !== kind) {
-      throw new HubProtocolError(
-        `Unexpected reply: kind 0x${hex(kind)} where 0x${
-          hex(entry.reply)
-        } was due`,
-      );
-    }
-    this.#pendingHead++;
-    if (this.#pendingHead === this.#pending.length) {
-      this.#pending = [];
-      this.#pendingHead = 0;
-      if (this.#quietWaiters.length > 0) this.#wakeQuiet();
-    } else if (
-      this.#pendingHead > 1024 && this.#pendingHead * 2 > this.#pending.length
-    ) {
-      this.#pending = this.#pending.slice(this.#pendingHead);
-      this.#pendingHead = 0;
-    }
-    entry.settle(payload, owned);
-  }
-}
-
-function classify(error: unknown, closing: boolean): Error {
-  if (error instanceof HubProtocolError) return error;
-  if (error instanceof ProtocolError) {
-    return new HubProtocolError(`Cannot parse hub frame: ${error.message}`, {
-      cause: error,
-    });
-  }
-  return new ConnectionClosedError(
-    closing ? "Connection closed by the client" : "Connection lost",
-    { cause: error },
-  );
 }
 
 function isByteStream(

@@ -77,6 +77,10 @@ import { dialTcp } from "./tcp.ts";
  * ```
  */
 export function connect(options?: ConnectOptions): Promise<Client>;
+/**
+ * Connects to the hub at `url` (`msghub:`, `msghubs:`, `ws:` or `wss:`) and
+ * waits until it has registered the connection.
+ */
 export function connect(
   url: string | URL,
   options?: UrlConnectOptions,

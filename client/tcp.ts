@@ -44,6 +44,14 @@ export async function dialTcp(
 }
 
 /**
+ * What rustls's cryptic `CaUsedAsEndEntity` means: `openssl req -x509`
+ * makes a self-signed certificate marked as a CA, which TLS clients refuse
+ * as a server's own certificate.
+ */
+const CA_AS_LEAF =
+  "the certificate is a CA certificate used as a server certificate (CaUsedAsEndEntity); make a leaf certificate signed by a CA, or one with basicConstraints=CA:FALSE; see README";
+
+/**
  * Runs TLS over a TCP connection, and its handshake, so that an untrusted
  * certificate fails here as a {@linkcode ConnectError}. Not Deno.connectTls:
  * its connection offers no way to set TCP_NODELAY, and small frames would
@@ -69,7 +77,8 @@ async function startTls(
     } catch {
       // Already closed.
     }
-    const reason = error instanceof Error ? error.message : String(error);
+    let reason = error instanceof Error ? error.message : String(error);
+    if (reason.includes("CaUsedAsEndEntity")) reason = CA_AS_LEAF;
     throw new ConnectError(
       hostname,
       port,

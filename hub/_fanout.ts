@@ -13,12 +13,14 @@ import {
   encodeReceipt,
   encodeTextDeliver,
   HEADER_SIZE,
+  isUtf8,
   type OutboundArena,
   type OutboundQueue,
   readU32,
   readU64,
   writeDeliverHead,
 } from "../protocol/mod.ts";
+import { IDS_PER_EPOCH } from "./cluster/ids.ts";
 import type { ClusterLink } from "./cluster/link.ts";
 import type { RemoteHub } from "./cluster/view.ts";
 import type { RecordView } from "./cluster/wire.ts";
@@ -45,15 +47,23 @@ export interface Peer extends RegisteredClient {
   /** Its outbound queue, which owns the slow-consumer bound. */
   readonly queue: OutboundQueue;
   /**
-   * Queues `bytes[start..end)`, `frames` frames for the counters. Returns
-   * false when it is not queued: the client is closing, or the bytes do not
-   * fit its queue's bound, when it is closed as a slow consumer.
+   * How it is connected: over WebSocket every range queued is one message,
+   * and a text client gets a block whose body is not UTF-8 in a binary one.
+   */
+  readonly transport: "tcp" | "ws";
+  /**
+   * Queues `bytes[start..end)`, `frames` frames for the counters, as one
+   * WebSocket message over WebSocket (a binary one when `text` is false).
+   * Returns false when it is not queued: the client is closing, or the
+   * bytes do not fit its queue's bound, when it is closed as a slow
+   * consumer.
    */
   sendRange(
     bytes: Uint8Array,
     start: number,
     end: number,
     frames?: number,
+    text?: boolean,
   ): boolean;
   /** Queues a reply (a receipt); false as for `sendRange`. */
   send(bytes: Uint8Array): boolean;
@@ -105,7 +115,7 @@ export interface FanoutOptions {
  * const peer = (id: number): Peer => {
  *   const queue = new OutboundQueue({ write: (p) => Promise.resolve(written.push(p.length) && p.length) });
  *   return {
- *     id, dialect: Dialect.Binary, stamp: 0, pressure: null, queue,
+ *     id, dialect: Dialect.Binary, stamp: 0, pressure: null, queue, transport: "tcp",
  *     sendRange: (bytes, start, end) => (queue.pushRange(bytes, start, end), true),
  *     send: (bytes) => (queue.push(bytes), true),
  *   };
@@ -378,7 +388,7 @@ export class Fanout {
       const number = id <= MAX_SAFE_ID ? Number(id) : -1;
       const remote = epochs === null || number < 0
         ? undefined
-        : epochs.get(Math.floor(number / TWO_32));
+        : epochs.get(Math.floor(number / IDS_PER_EPOCH));
       if (remote !== undefined && this.#remote(remote, number, stamp, true)) {
         continue;
       }
@@ -532,6 +542,8 @@ export class Fanout {
     const targets = this.#targets;
     let built = false;
     let text: Uint8Array | null = null;
+    /** Whether the text block may go in a WebSocket text message. */
+    let utf8: boolean | null = null;
     let delivered = 0;
     for (let i = 0; i < targets.length; i++) {
       const target = targets[i]!;
@@ -548,8 +560,9 @@ export class Fanout {
         );
       } else {
         text ??= encodeTextDeliver(senderId, source.subarray(bodyStart, end));
+        if (target.transport === "ws") utf8 ??= isUtf8(source, bodyStart, end);
         // The same bytes for every text receiver: `send` would copy small ones.
-        queued = target.sendRange(text, 0, text.length);
+        queued = target.sendRange(text, 0, text.length, 1, utf8 ?? true);
       }
       if (queued) {
         delivered++;

@@ -1,88 +1,49 @@
 /**
  * One client connection (private to the hub): its read loop, its parser,
- * its outbound queue and its close reason. A session sees the hub only
+ * its outbound queue, its timers and its close reason (its requests are
+ * handled in `_session_requests.ts`). A session sees the hub only
  * through a {@linkcode SessionHost} and its connection only through a
  * {@linkcode SessionConn}, so another transport can feed sessions too.
  *
  * @module
  */
 import {
-  ARENA_LARGE,
-  type BufferPool,
   encodeError,
-  encodeIdentityReply,
-  encodeListReply,
   ErrorCode,
   FrameParser,
-  HEADER_SIZE,
   isBinaryFirstByte,
   Kind,
   MAX_LINE,
-  type OutboundArena,
-  OutboundQueue,
+  type OutboundQueue,
   ProtocolError,
   REQUEST_LIMITS,
   type TextCommand,
   TextParser,
-  writeHeader,
+  WsCloseCode,
+  wsCloseCodeFor,
 } from "../protocol/mod.ts";
-import { formatList, formatRelayed, TEXT_HELP } from "../protocol/mod.ts";
 import { CloseReason } from "./close_reason.ts";
-import type { HubConfig } from "./config.ts";
-import type { Fanout, Peer } from "./_fanout.ts";
-import type { HubCounters } from "./metrics.ts";
-import { Dialect, type HubLog, type Registry } from "./registry.ts";
-import type { SessionConn } from "./session_conn.ts";
-
-/** The options a session reads, resolved once by the hub. */
-export type SessionConfig = Pick<
-  HubConfig,
-  | "token"
-  | "maxPending"
-  | "maxStall"
-  | "handshakeTimeout"
-  | "writeTimeout"
-  | "pingInterval"
->;
-
-/**
- * What a session needs of its hub: the narrow view the hub hands each
- * session, as `ClusterHost` is the cluster link's view of it.
- */
-export interface SessionHost {
-  /** The options sessions read. */
-  readonly config: SessionConfig;
-  /** Counters sessions bump. */
-  readonly counters: HubCounters;
-  /** Large buffers: frames split across reads, pooled replies. */
-  readonly pool: BufferPool;
-  /** Where small replies are written, shared by every session. */
-  readonly arena: OutboundArena;
-  /** The relay path. */
-  readonly fanout: Fanout;
-  /** The registered clients: a session registers itself, leaves and lists. */
-  readonly registry: Registry<Session>;
-  /**
-   * Forgets a session that has closed, and is no longer registered: counts
-   * and logs its close.
-   */
-  closed(session: Session): void;
-  /**
-   * Resolves after the event loop has polled every socket once more, for a
-   * session that has read its fair share in a row.
-   */
-  turn(): Promise<void>;
-  /** Logs an event. */
-  log: HubLog;
-}
-
-/** Options of {@linkcode Session}. */
-export interface SessionOptions {
-  /** The user id the hub gave the connection. */
-  id: number;
-  /** Whether the hub was full at accept: the first byte then gets ERROR 4. */
-  refused: boolean;
-}
+import { Outbox } from "./_outbox.ts";
+import { Due, SessionClock } from "./_session_clock.ts";
+import type { Peer } from "./_fanout.ts";
+import { Dialect } from "./registry.ts";
+import {
+  constantTimeEqual,
+  FATAL,
+  isConnectionError,
+  type SessionHost,
+  type SessionOptions,
+} from "./_session_host.ts";
+import {
+  handleCommand,
+  handleFrame,
+  type Requester,
+} from "./_session_requests.ts";
+import {
+  HandshakeRefused,
+  type SessionConn,
+  type SessionFraming,
+} from "./session_conn.ts";
 
 const State = { Open: 0, Closing: 1, Closed: 2 } as const;
 type State = typeof State[keyof typeof State];
@@ -96,8 +57,6 @@ const READ_MIN = 4 * 1024;
 const READ_MAX = 256 * 1024;
 /** Bytes a session may read in a row before it lets other sessions read. */
 const FAIR_SHARE = 256 * 1024;
-/** Replies up to this size are copied into the arena by `send`. */
-const SMALL_REPLY = 256;
 /** The longest line read before authentication: `auth ` and a 1024-byte token. */
 const PRE_AUTH_LINE = 5 + 1024 + 64;
 /** A missing payload at least this large is read into its frame directly. */
@@ -106,52 +65,9 @@ const DIRECT_READ = 64 * 1024;
 const LINGER_MS = 1000;
 
 const encoder = new TextEncoder();
+const WS_NORMAL = WsCloseCode.Normal;
+const WS_GOING_AWAY = WsCloseCode.GoingAway;
 const PING = new Uint8Array([Kind.Ping, 0, 0, 0, 0]);
-const PONG = new Uint8Array([Kind.Pong, 0, 0, 0, 0]);
-const AUTH_OK = new Uint8Array([Kind.AuthOk, 0, 0, 0, 0]);
-const ECHO_HEAD = encoder.encode("echo ");
-const ECHO_BARE = encoder.encode("echo");
-
-const FATAL: Record<
-  number,
-  { code: number; reason: CloseReason; text: string }
-> = {
-  [ErrorCode.Malformed]: {
-    code: 1,
-    reason: CloseReason.Malformed,
-    text: "malformed frame",
-  },
-  [ErrorCode.TooLarge]: {
-    code: 2,
-    reason: CloseReason.TooLarge,
-    text: "line too long",
-  },
-  [ErrorCode.SlowConsumer]: {
-    code: 3,
-    reason: CloseReason.SlowConsumer,
-    text: "slow consumer",
-  },
-  [ErrorCode.TooManyClients]: {
-    code: 4,
-    reason: CloseReason.TooManyClients,
-    text: "too many clients",
-  },
-  [ErrorCode.Timeout]: {
-    code: 5,
-    reason: CloseReason.Timeout,
-    text: "timeout",
-  },
-  [ErrorCode.ShuttingDown]: {
-    code: 6,
-    reason: CloseReason.Shutdown,
-    text: "hub shutting down",
-  },
-  [ErrorCode.Unauthorized]: {
-    code: 7,
-    reason: CloseReason.Unauthorized,
-    text: "unauthorized",
-  },
-};
 
 /**
  * One connection: its read loop, its outbound queue and its close reason.
@@ -179,8 +95,13 @@ export class Session implements Peer {
   /** Bytes for this client that are not yet written. */
   readonly queue: OutboundQueue;
   #dialect: Dialect = Dialect.Unknown;
-  #hub: SessionHost;
+  #hub: SessionHost<Session>;
   #conn: SessionConn;
+  /** The conn's framing when it carries messages (WebSocket); null on TCP. */
+  #framing: SessionFraming | null;
+  #requester: Requester;
+  /** Where every byte for the client goes. */
+  #out: Outbox;
   #state: State = State.Open;
   #reason: CloseReason | null = null;
   #detail: string | null = null;
@@ -190,18 +111,13 @@ export class Session implements Peer {
   #linger: ReturnType<typeof setTimeout> | undefined;
   #frames: FrameParser | null = null;
   #text: TextParser | null = null;
-  #acceptedAt: number;
-  #lastRead: number;
-  #pings = 0;
+  #clock: SessionClock;
   #unyielded = 0;
-  #pingAt = 0;
-  #progress = 0;
-  #progressAt: number;
   /**
    * Replies held behind a receipt that other hubs have yet to confirm, in
    * order; `null` while none waits. `bytes` is `null` until it has come.
    */
-  #held: { bytes: Uint8Array | null }[] | null = null;
+  #held: { bytes: Uint8Array | null; text: boolean }[] | null = null;
   /** What the end of the connection waits for until the held replies are out. */
   #afterHeld: (() => void) | null = null;
 
@@ -213,18 +129,41 @@ export class Session implements Peer {
    * @param conn the accepted connection, of whatever transport
    * @param options its id, and whether the hub was full
    */
-  constructor(host: SessionHost, conn: SessionConn, options: SessionOptions) {
+  constructor(
+    host: SessionHost<Session>,
+    conn: SessionConn,
+    options: SessionOptions,
+  ) {
     this.#hub = host;
     this.#conn = conn;
     this.id = options.id;
     this.refused = options.refused;
     this.#authed = host.config.token === null;
-    this.queue = new OutboundQueue(conn, {
+    this.#out = new Outbox({
+      host,
+      conn,
       onError: () => this.#destroy(CloseReason.Reset),
-      pool: host.pool,
-      limit: host.config.maxPending,
+      onFull: this.#full,
     });
-    this.#acceptedAt = this.#lastRead = this.#progressAt = performance.now();
+    this.queue = this.#out.queue;
+    this.#clock = new SessionClock(performance.now());
+    this.#framing = conn.framing ?? null;
+    this.#requester = this.#requests();
+    this.#framing?.attach({
+      control: (frame) => {
+        if (this.#state === State.Open) this.#out.control(frame);
+      },
+      ended: (code, reason, detail) => {
+        if (this.#state !== State.Open) return;
+        this.#detail = detail;
+        this.#end(reason, undefined, code);
+      },
+    });
+  }
+
+  /** Whether the connection came over WebSocket: `"ws"`, else `"tcp"`. */
+  get transport(): "tcp" | "ws" {
+    return this.#framing === null ? "tcp" : "ws";
   }
 
   /** The dialect, once the first byte has arrived. */
@@ -262,6 +201,14 @@ export class Session implements Peer {
           ? direct
           : buf;
         const n = await this.#conn.read(into);
+        if (n === 0) {
+          // A message transport read frames without data: activity still.
+          this.#clock.heard(performance.now());
+          if (this.#turnDue(this.#framing?.received ?? 0)) {
+            await this.#hub.turn();
+          }
+          continue;
+        }
         if (n === null) {
           this.#eof = true;
           if (this.#state === State.Open) this.#end(CloseReason.ClientClosed);
@@ -273,9 +220,8 @@ export class Session implements Peer {
           if (this.#turnDue(n)) await this.#hub.turn();
           continue;
         }
-        this.#lastRead = performance.now();
-        this.#hub.counters.bytesIn += n;
-        this.#pings = 0;
+        this.#clock.heard(performance.now());
+        this.#hub.counters.bytesIn += this.#framing?.received ?? n;
         if (into === buf) {
           this.#read(buf.subarray(0, n));
           // The chunk is handled: nothing refers to the buffer any more.
@@ -311,9 +257,14 @@ export class Session implements Peer {
    */
   async #handshake(): Promise<void> {
     try {
-      await this.#conn.handshake!();
+      await this.#conn.handshake!({ refused: this.refused });
     } catch (error) {
       if (this.#state !== State.Open) return;
+      if (error instanceof HandshakeRefused) {
+        // The refusal goes out, then the close, as after a fatal error.
+        this.#detail = error.message;
+        return this.#end(error.reason, error.response);
+      }
       // InvalidData is TLS turning the peer down; other socket errors mean it left.
       if (
         error instanceof Deno.errors.InvalidData || !isConnectionError(error)
@@ -394,7 +345,12 @@ export class Session implements Peer {
   }
 
   #choose(first: number): void {
-    if (isBinaryFirstByte(first)) {
+    const framed = this.#framing?.dialect;
+    if (
+      framed === undefined
+        ? isBinaryFirstByte(first)
+        : framed === Dialect.Binary
+    ) {
       this.#dialect = Dialect.Binary;
       const pool = this.#hub.pool;
       this.#frames = FrameParser.ranges(REQUEST_LIMITS, this.#onFrame, {
@@ -402,6 +358,7 @@ export class Session implements Peer {
       });
     } else {
       this.#dialect = Dialect.Text;
+      this.#out.text = true;
       this.#text = new TextParser(this.#onCommand);
     }
     if (this.refused) return this.#fatal(ErrorCode.TooManyClients);
@@ -418,30 +375,18 @@ export class Session implements Peer {
   /**
    * Queues bytes for the client. Bytes that do not fit its queue's bound
    * (`OutboundQueue.fits`) make it a slow consumer: it gets ERROR 3 after
-   * what is queued, and the bytes are dropped.
+   * what is queued, and the bytes are dropped. Over WebSocket they go as a
+   * text message to a text client unless `text` is false.
    */
-  send(bytes: Uint8Array): boolean {
+  send(bytes: Uint8Array, text = true): boolean {
+    if (this.#state !== State.Open) return false;
     if (this.#held !== null) {
       // Behind a receipt still to come: a copy, for the caller's buffer may
       // be reused before then.
-      if (this.#state !== State.Open) return false;
-      this.#held.push({ bytes: bytes.slice() });
+      this.#held.push({ bytes: bytes.slice(), text });
       return true;
     }
-    return this.#sendNow(bytes);
-  }
-
-  /** Queues a reply now, whatever is held; see {@linkcode send}. */
-  #sendNow(bytes: Uint8Array): boolean {
-    if (bytes.length > SMALL_REPLY) {
-      return this.sendRange(bytes, 0, bytes.length);
-    }
-    // Small replies go into the arena, where back-to-back ones merge into
-    // one range instead of each holding a buffer and a range of its own.
-    const at = this.#hub.arena.claim(bytes.length);
-    const chunk = this.#hub.arena.chunk;
-    chunk.set(bytes, at);
-    return this.sendRange(chunk, at, at + bytes.length);
+    return this.#out.send(bytes, text);
   }
 
   /**
@@ -450,7 +395,10 @@ export class Session implements Peer {
    */
   later(reply: Promise<Uint8Array>): void {
     if (this.#state !== State.Open) return;
-    const entry: { bytes: Uint8Array | null } = { bytes: null };
+    const entry: { bytes: Uint8Array | null; text: boolean } = {
+      bytes: null,
+      text: true,
+    };
     (this.#held ??= []).push(entry);
     reply.then((bytes) => {
       entry.bytes = bytes;
@@ -462,13 +410,12 @@ export class Session implements Peer {
   #release(): void {
     const held = this.#held;
     if (held === null) return;
-    let sent = 0;
-    while (sent < held.length && held[sent]!.bytes !== null) sent++;
-    const ready = held.splice(0, sent);
+    let ready = 0;
+    while (ready < held.length && held[ready]!.bytes !== null) ready++;
+    const out = held.splice(0, ready);
     if (held.length === 0) this.#held = null;
-    for (const { bytes } of ready) {
-      if (this.#state === State.Open) this.#sendNow(bytes!);
-      else if (this.#state === State.Closing) this.queue.push(bytes!);
+    for (const { bytes, text } of out) {
+      if (this.#state !== State.Closed) this.#out.send(bytes!, text);
     }
     if (this.#held === null && this.#afterHeld !== null) {
       const then = this.#afterHeld;
@@ -479,32 +426,28 @@ export class Session implements Peer {
 
   /**
    * Queues `bytes[start..end)`, as {@linkcode send} does, without a view:
-   * `frames` frames, for the counters.
+   * `frames` frames, for the counters; one WebSocket message.
    */
   sendRange(
     bytes: Uint8Array,
     start: number,
     end: number,
     frames = 1,
+    text = true,
   ): boolean {
     if (this.#state !== State.Open) return false;
-    if (!this.queue.fits(end - start)) {
-      this.#hub.log("warn", "slow consumer", {
-        id: this.id,
-        queued: this.queue.queued,
-        limit: this.queue.limit,
-      });
-      this.#fatal(ErrorCode.SlowConsumer);
-      return false;
-    }
-    this.queue.pushRange(bytes, start, end);
-    this.#hub.counters.framesOut += frames;
-    return true;
+    return this.#out.sendRange(bytes, start, end, frames, text);
   }
 
-  #line(text: string): void {
-    this.send(encoder.encode(text + "\n"));
-  }
+  /** The bound was passed: the client is a slow consumer. */
+  #full = (): void => {
+    this.#hub.log("warn", "slow consumer", {
+      id: this.id,
+      queued: this.queue.queued,
+      limit: this.queue.limit,
+    });
+    this.#fatal(ErrorCode.SlowConsumer);
+  };
 
   /**
    * One binary request: its payload is `source[start..end)`. A frame of its
@@ -518,120 +461,37 @@ export class Session implements Peer {
     end: number,
     owned: boolean,
   ): void => {
-    if (!owned) return this.#handleFrame(kind, source, start, end, false);
+    if (!owned) {
+      return handleFrame(this.#requester, kind, source, start, end, false);
+    }
     try {
-      this.#handleFrame(kind, source, start, end, true);
+      handleFrame(this.#requester, kind, source, start, end, true);
     } finally {
       this.#hub.pool.release(source.buffer);
     }
   };
 
-  #handleFrame(
-    kind: number,
-    source: Uint8Array,
-    start: number,
-    end: number,
-    owned: boolean,
-  ): void {
-    if (this.#state !== State.Open) return;
-    this.#hub.counters.framesIn++;
-    // A run of relays ends before anything else is answered or queued.
-    if (kind !== Kind.Relay) this.#hub.fanout.flush();
-    if (!this.#authed && kind !== Kind.Auth) {
-      return this.#fatal(ErrorCode.Unauthorized);
-    }
-    switch (kind) {
-      case Kind.Echo: {
-        const length = end - start;
-        if (owned && length >= ARENA_LARGE) {
-          // The parser's buffer holds this frame alone: reuse its header.
-          writeHeader(source, 0, Kind.EchoReply, length);
-          this.send(source);
-        } else if (this.#held !== null) {
-          const reply = new Uint8Array(HEADER_SIZE + length);
-          writeHeader(reply, 0, Kind.EchoReply, length);
-          reply.set(source.subarray(start, end), HEADER_SIZE);
-          this.send(reply);
-        } else {
-          const at = this.#hub.arena.claim(HEADER_SIZE + length);
-          const chunk = this.#hub.arena.chunk;
-          writeHeader(chunk, at, Kind.EchoReply, length);
-          chunk.set(source.subarray(start, end), at + HEADER_SIZE);
-          this.sendRange(chunk, at, at + HEADER_SIZE + length);
-        }
-        return;
-      }
-      case Kind.Identity:
-        this.send(encodeIdentityReply(this.id));
-        return;
-      case Kind.List:
-        this.send(encodeListReply(this.#hub.registry.listFor(this.id)));
-        return;
-      case Kind.Relay:
-        this.#hub.fanout.relayFrame(this, source, start, end, owned, false);
-        return;
-      case Kind.RelayReceipted:
-        this.#hub.fanout.relayFrame(this, source, start, end, owned, true);
-        return;
-      case Kind.Ping:
-        this.send(PONG);
-        return;
-      case Kind.Pong:
-        return;
-      case Kind.Auth:
-        if (this.#auth(source.subarray(start, end))) this.send(AUTH_OK);
-        return;
-    }
-  }
+  #onCommand = (command: TextCommand): void =>
+    handleCommand(this.#requester, command);
 
-  #onCommand = (command: TextCommand): void => {
-    if (this.#state !== State.Open) return;
-    this.#hub.counters.framesIn++;
-    if (!this.#authed && command.type !== "auth") {
-      return this.#fatal(ErrorCode.Unauthorized);
-    }
-    switch (command.type) {
-      case "identity":
-        return this.#line(`identity ${this.id}`);
-      case "list":
-        return this.#line(formatList(this.#hub.registry.listFor(this.id)));
-      case "help":
-        return this.#line(TEXT_HELP);
-      case "quit":
-        return this.#end(CloseReason.ClientQuit);
-      case "echo": {
-        const body = command.body;
-        const head = body.length > 0 ? ECHO_HEAD : ECHO_BARE;
-        const out = new Uint8Array(head.length + body.length + 1);
-        out.set(head, 0);
-        out.set(body, head.length);
-        out[out.length - 1] = 0x0a;
-        this.send(out);
-        return;
-      }
-      case "auth":
-        if (this.#auth(command.token)) this.#line("auth ok");
-        return;
-      case "relay": {
-        const { delivered, unknown, remote } = this.#hub.fanout.relayText(
-          this,
-          command.ids,
-          command.body,
-        );
-        if (remote === undefined) {
-          return this.#line(formatRelayed(delivered, unknown));
-        }
-        // Other hubs have yet to confirm: the line waits for them, in order.
-        return this.later(remote.then((receipt) =>
-          encoder.encode(
-            formatRelayed(receipt.delivered, receipt.unknown) + "\n",
-          )
-        ));
-      }
-      case "error":
-        return this.#line(`error ${command.message}`);
-    }
-  };
+  /** The session as its request handlers see it; made once, at construction. */
+  #requests(): Requester {
+    return {
+      peer: this,
+      host: this.#hub,
+      open: () => this.#state === State.Open,
+      authed: () => this.#authed,
+      framed: this.#framing !== null,
+      send: (bytes, text) => this.send(bytes, text),
+      sendRange: (bytes, start, end) =>
+        this.#held === null
+          ? this.sendRange(bytes, start, end)
+          : this.send(bytes.slice(start, end)),
+      auth: (token) => this.#auth(token),
+      fatal: (code) => this.#fatal(code),
+      quit: () => this.#end(CloseReason.ClientQuit, undefined, WS_NORMAL),
+    };
+  }
 
   /** Checks a token; a wrong one is fatal. Registers on first success. */
   #auth(token: Uint8Array): boolean {
@@ -657,7 +517,7 @@ export class Session implements Peer {
     const last = this.#dialect === Dialect.Text
       ? encoder.encode(`error ${fatal.text}\n`)
       : encodeError(code, message ?? fatal.text);
-    this.#end(fatal.reason, last);
+    this.#end(fatal.reason, last, wsCloseCodeFor(code as ErrorCode));
   }
 
   /**
@@ -665,23 +525,23 @@ export class Session implements Peer {
    * half-closes and reads what still arrives for a short linger, so that a
    * reset does not destroy the last bytes before the peer reads them.
    */
-  #end(reason: CloseReason, last?: Uint8Array): void {
+  #end(reason: CloseReason, last?: Uint8Array, closeCode?: number): void {
     if (this.#state !== State.Open) return;
     this.#state = State.Closing;
     this.#reason = reason;
     this.#hub.registry.delete(this);
     if (this.#held !== null) {
       // Replies held behind a receipt go out first (at most the ack timeout).
-      this.#afterHeld = () => this.#finish(reason, last);
+      this.#afterHeld = () => this.#finish(reason, last, closeCode);
       return;
     }
-    this.#finish(reason, last);
+    this.#finish(reason, last, closeCode);
   }
 
   /** Flushes the backlog and `last`, then half-closes; see {@linkcode #end}. */
-  #finish(reason: CloseReason, last?: Uint8Array): void {
+  #finish(reason: CloseReason, last?: Uint8Array, closeCode?: number): void {
     if (this.#state === State.Closed) return;
-    if (last !== undefined) this.queue.push(last);
+    this.#out.finish(last, closeCode);
     this.queue.drained().then(() => {
       this.#flushed = true;
       if (this.#state === State.Closed) return;
@@ -715,8 +575,12 @@ export class Session implements Peer {
 
   /** Shutdown: the error in the dialect, or a silent close before the first byte. */
   shutdown(): void {
-    if (this.#dialect === Dialect.Unknown) this.#destroy(CloseReason.Shutdown);
-    else this.#fatal(ErrorCode.ShuttingDown);
+    if (this.#dialect !== Dialect.Unknown) {
+      this.#fatal(ErrorCode.ShuttingDown);
+    } else if (this.#framing?.open === true) {
+      // Upgraded but silent: no dialect for an error, but a close frame.
+      this.#end(CloseReason.Shutdown, undefined, WS_GOING_AWAY);
+    } else this.#destroy(CloseReason.Shutdown);
   }
 
   /** Closes at once; for the end of a shutdown's drain. */
@@ -730,71 +594,35 @@ export class Session implements Peer {
    */
   tick(now: number, late = 0): void {
     if (this.#state === State.Closed) return;
+    const open = this.#state === State.Open;
+    const view = {
+      waiting: !this.#authed || this.#dialect === Dialect.Unknown,
+      pinged: open && this.#dialect === Dialect.Binary,
+      open,
+    };
     const config = this.#hub.config;
-    if (late > 0) {
-      // Time the hub spent stalled is nobody's fault: move the clocks on.
-      this.#acceptedAt += late;
-      this.#progressAt += late;
-      this.#lastRead += late;
-      this.#pingAt += late;
-    }
-    if (!this.#authed || this.#dialect === Dialect.Unknown) {
-      if (
-        now - this.#acceptedAt >= config.handshakeTimeout &&
-        this.#state === State.Open
-      ) {
-        this.#destroy(CloseReason.HandshakeTimeout);
+    switch (this.#clock.check(now, late, view, this.queue, config)) {
+      case Due.Handshake:
+        return this.#destroy(CloseReason.HandshakeTimeout);
+      case Due.WriteStalled:
+        this.#hub.log("warn", "slow consumer", {
+          id: this.id,
+          stalled_ms: Math.round(this.#clock.stalledFor(now)),
+        });
+        if (open) this.#hub.counters.slowConsumers++;
+        return this.#destroy(open ? CloseReason.SlowConsumer : this.#reason!);
+      case Due.Ping:
+        this.#clock.pinged(now);
+        this.send(PING);
         return;
-      }
-    }
-    if (!this.queue.writing || this.queue.progress !== this.#progress) {
-      this.#progress = this.queue.progress;
-      this.#progressAt = now;
-    } else if (now - this.#progressAt >= config.writeTimeout) {
-      this.#hub.log("warn", "slow consumer", {
-        id: this.id,
-        stalled_ms: Math.round(now - this.#progressAt),
-      });
-      if (this.#state === State.Open) this.#hub.counters.slowConsumers++;
-      this.#destroy(
-        this.#state === State.Open ? CloseReason.SlowConsumer : this.#reason!,
-      );
-      return;
-    }
-    if (this.#dialect !== Dialect.Binary || this.#state !== State.Open) return;
-    if (this.#pings === 0) {
-      if (now - this.#lastRead >= config.pingInterval) this.#ping(now);
-    } else if (now - this.#pingAt >= config.pingInterval) {
-      if (this.#pings < 2) this.#ping(now);
-      else this.#fatal(ErrorCode.Timeout);
+      case Due.PingTimeout:
+        return this.#fatal(ErrorCode.Timeout);
     }
   }
-
-  #ping(now: number): void {
-    this.#pings++;
-    this.#pingAt = now;
-    this.send(PING);
-  }
 }
 
-/**
- * What a read throws when the peer resets or the hub closed the socket; over
- * TLS also a corrupt record, or a hang-up without TLS's closing alert.
- */
-function isConnectionError(error: unknown): boolean {
-  return error instanceof Deno.errors.ConnectionReset ||
-    error instanceof Deno.errors.InvalidData ||
-    error instanceof Deno.errors.UnexpectedEof ||
-    error instanceof Deno.errors.ConnectionAborted ||
-    error instanceof Deno.errors.BrokenPipe ||
-    error instanceof Deno.errors.BadResource ||
-    error instanceof Deno.errors.Interrupted ||
-    error instanceof Deno.errors.NotConnected ||
-    error instanceof Deno.errors.TimedOut;
-}
-
-function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
-  let diff = a.length ^ b.length;
-  for (let i = 0; i < b.length; i++) diff |= (a[i] ?? 0) ^ b[i]!;
-  return diff === 0;
-}
+export type {
+  SessionConfig,
+  SessionHost,
+  SessionOptions,
+} from "./_session_host.ts";

@@ -18,6 +18,7 @@ export const CloseReason = {
   TooManyClients: "too many clients",
   Unauthorized: "unauthorized",
   TlsHandshake: "tls handshake failed",
+  UpgradeRefused: "websocket upgrade refused",
   Shutdown: "hub shutting down",
 } as const;
 

@@ -1,3 +1,4 @@
+import { parseWsOrigins } from "../protocol/mod.ts";
 import type { ClusterOptions } from "./cluster/types.ts";
 import type { HubLogger } from "./log.ts";
 import { checkOption, ConfigError, invalidOption } from "./option_checks.ts";
@@ -5,7 +6,7 @@ import { HUB_OPTIONS, type HubOptionKey } from "./options.ts";
 
 export { ConfigError };
 
-export type { HubLogger, LogLevel } from "./log.ts";
+export type { HubLogger, LogFields, LogLevel } from "./log.ts";
 
 /**
  * Options of {@linkcode serve}. Each one's default, range and help are in
@@ -40,6 +41,18 @@ export interface HubOptions {
   token?: string;
   /** When set, the hub speaks TLS with this certificate chain and key. */
   tls?: TlsKeyPair;
+  /**
+   * When set, the hub also accepts WebSocket clients on this port (`0`
+   * picks a free one; see `Hub.wsAddr`), over TLS (`wss://`) with `tls`.
+   */
+  wsPort?: number;
+  /** Address of the WebSocket listener; by default `hostname`. */
+  wsHostname?: string;
+  /**
+   * Origins (`scheme://host[:port]`) whose pages may upgrade; others get
+   * HTTP 403. Empty or absent: any. An upgrade without `Origin` is accepted.
+   */
+  wsOrigins?: string[];
   /** Where log events go. Default: nowhere. */
   logger?: HubLogger;
   /**
@@ -114,6 +127,12 @@ export interface HubConfig {
   token: Uint8Array | null;
   /** The certificate chain and key; `null` for plain TCP. */
   tls: TlsKeyPair | null;
+  /** The WebSocket port; `null` for no WebSocket listener. */
+  wsPort: number | null;
+  /** Address of the WebSocket listener. */
+  wsHostname: string;
+  /** Origins allowed to upgrade, lower case; empty allows any. */
+  wsOrigins: string[];
   /** Where log events go; a no-op when none was given. */
   logger: HubLogger;
   /** The cluster to join; `null` for a hub on its own. */
@@ -181,6 +200,23 @@ function keyPair(tls: TlsKeyPair | undefined): TlsKeyPair | null {
     cert: pem("tlsCert", tls.cert, /-----BEGIN CERTIFICATE-----/),
     key: pem("tlsKey", tls.key, /-----BEGIN [A-Z ]*PRIVATE KEY-----/),
   };
+}
+
+/** Checks the allowed origins; see {@linkcode HubOptions.wsOrigins}. */
+function wsOrigins(given: string[] | undefined): string[] {
+  const list = checkOption("wsOrigins", given) ?? [];
+  const origins = list.map((origin) => origin.trim()).filter((o) => o !== "");
+  return origins.flatMap((origin) => {
+    try {
+      return parseWsOrigins(origin);
+    } catch {
+      throw invalidOption(
+        "wsOrigins",
+        "field",
+        `"${origin}" is not an origin like https://example.com:8443`,
+      );
+    }
+  });
 }
 
 /** Checks the cluster options; see {@linkcode HubClusterOptions}. */
@@ -254,8 +290,9 @@ function clusterOptions(
  */
 export function resolveConfig(options: HubOptions = {}): HubConfig {
   const token = checkOption("token", options.token);
+  const hostname = checkOption("hostname", options.hostname);
   return {
-    hostname: checkOption("hostname", options.hostname),
+    hostname,
     port: checkOption("port", options.port),
     maxClients: checkOption("maxClients", options.maxClients),
     maxPending: checkOption("maxPending", options.maxPending),
@@ -267,6 +304,11 @@ export function resolveConfig(options: HubOptions = {}): HubConfig {
     // Bytes, not UTF-16 units: an AUTH frame carries at most 1024 bytes.
     token: token === undefined ? null : new TextEncoder().encode(token),
     tls: keyPair(options.tls),
+    wsPort: options.wsPort === undefined
+      ? null
+      : checkOption("wsPort", options.wsPort) ?? null,
+    wsHostname: checkOption("wsHostname", options.wsHostname) ?? hostname,
+    wsOrigins: wsOrigins(options.wsOrigins),
     logger: options.logger ?? (() => {}),
     cluster: clusterOptions(options.cluster),
   };

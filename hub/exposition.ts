@@ -118,6 +118,14 @@ export function formatMetrics(metrics: HubMetrics): string {
     metrics.connections,
   );
   gauge(
+    "transport_connections",
+    "Open connections, by transport.",
+    [
+      { labels: { transport: "tcp" }, value: metrics.transports.tcp },
+      { labels: { transport: "ws" }, value: metrics.transports.ws },
+    ],
+  );
+  gauge(
     "registered_clients",
     "Clients that appear in lists and receive relays, by dialect.",
     [
@@ -131,6 +139,14 @@ export function formatMetrics(metrics: HubMetrics): string {
     metrics.queuedBytes,
   );
   counter("connections_accepted", "Connections accepted.", c.accepted);
+  counter(
+    "transport_connections_accepted",
+    "Connections accepted, by transport.",
+    [
+      { labels: { transport: "tcp" }, value: c.accepted - c.acceptedWs },
+      { labels: { transport: "ws" }, value: c.acceptedWs },
+    ],
+  );
   counter(
     "connections_closed",
     "Connections closed, by reason.",

@@ -21,6 +21,8 @@ import { HubCounters, type HubMetrics } from "./metrics.ts";
 import { Registry } from "./registry.ts";
 import { Session, type SessionHost } from "./_session.ts";
 import type { SessionConn } from "./session_conn.ts";
+import { WsConn } from "./_ws_conn.ts";
+import { AcceptLoop } from "./_accept.ts";
 
 /** Counts of the hub's connections, for tests and operators. */
 export interface HubStats {
@@ -44,15 +46,17 @@ export interface HubStats {
  */
 export async function serve(options: HubOptions = {}): Promise<Hub> {
   const config = resolveConfig(options);
-  const address = {
-    hostname: config.hostname,
-    port: config.port,
-    transport: "tcp",
-  } as const;
   // Listen first: a taken port must not cost the cluster a hub number.
-  const listener: HubListener = config.tls === null
-    ? Deno.listen(address)
-    : Deno.listenTls({ ...address, ...config.tls });
+  const listener = listen(config.hostname, config.port, config);
+  let wsListener: HubListener | null = null;
+  try {
+    if (config.wsPort !== null) {
+      wsListener = listen(config.wsHostname, config.wsPort, config);
+    }
+  } catch (error) {
+    listener.close();
+    throw error;
+  }
   let cluster: ClusterLink | null = null;
   if (config.cluster !== null) {
     try {
@@ -67,10 +71,11 @@ export async function serve(options: HubOptions = {}): Promise<Hub> {
       });
     } catch (error) {
       listener.close();
+      wsListener?.close();
       throw error;
     }
   }
-  const hub = new Hub(listener, config, cluster);
+  const hub = new Hub(listener, config, cluster, wsListener);
   const inner = internalsOf(hub);
   if (cluster !== null) {
     try {
@@ -86,11 +91,25 @@ export async function serve(options: HubOptions = {}): Promise<Hub> {
       hubs: cluster.view.hubs.size,
     });
   }
+  const ws = hub.wsAddr;
   inner.log("info", "listening", {
     address: `${hub.addr.hostname}:${hub.addr.port}`,
     tls: config.tls !== null,
+    ...(ws === null ? {} : { ws: `${ws.hostname}:${ws.port}` }),
   });
   return hub;
+}
+
+/** A TCP listener, or a TLS one when the hub has a key pair. */
+function listen(
+  hostname: string,
+  port: number,
+  config: HubConfig,
+): HubListener {
+  const address = { hostname, port, transport: "tcp" } as const;
+  return config.tls === null
+    ? Deno.listen(address)
+    : Deno.listenTls({ ...address, ...config.tls });
 }
 
 /** What the hub accepts connections from: a TCP or a TLS listener. */
@@ -179,9 +198,11 @@ export class Hub implements AsyncDisposable {
   /** Relays messages to the registered clients. */
   #fanout: Fanout;
   /** The hub as its sessions see it. */
-  #host: SessionHost;
+  #host: SessionHost<Session>;
   #internals: Internals;
   #listener: HubListener;
+  /** The WebSocket listener; `null` without `wsPort`. */
+  #wsListener: HubListener | null;
   #cluster: ClusterLink | null;
   #sessions = new Set<Session>();
   #running = new Set<Promise<void>>();
@@ -190,9 +211,8 @@ export class Hub implements AsyncDisposable {
   #ticker: ReturnType<typeof setInterval>;
   #tickMs: number;
   #lastTick: number;
-  #backoff: ReturnType<typeof setTimeout> | undefined;
-  /** Ends an accept backoff early, for shutdown. */
-  #wake: () => void = () => {};
+  /** One accept loop per listener. */
+  #loops: AcceptLoop[];
   #accepting: Promise<void>;
   #shutdown: Promise<void> | null = null;
   #started = performance.now();
@@ -206,13 +226,16 @@ export class Hub implements AsyncDisposable {
    * @param listener where connections come from; the hub closes it
    * @param config the resolved options
    * @param cluster the link to the cluster, not yet started; `null` for none
+   * @param wsListener where WebSocket clients come from; `null` for none
    */
   constructor(
     listener: HubListener,
     config: HubConfig,
     cluster: ClusterLink | null = null,
+    wsListener: HubListener | null = null,
   ) {
     this.#listener = listener;
+    this.#wsListener = wsListener;
     this.#cluster = cluster;
     this.#config = config;
     const log = this.#log;
@@ -258,12 +281,30 @@ export class Hub implements AsyncDisposable {
     this.#tickMs = Math.max(5, Math.min(1000, tick));
     this.#lastTick = performance.now();
     this.#ticker = setInterval(this.#tick, this.#tickMs);
-    this.#accepting = this.#accept();
+    const origins = config.wsOrigins;
+    this.#loops = [new AcceptLoop(listener, (conn) => this.#admit(conn), log)];
+    if (wsListener !== null) {
+      this.#loops.push(
+        new AcceptLoop(wsListener, (conn) => {
+          this.#admit(new WsConn(conn, { origins }));
+        }, log),
+      );
+    }
+    this.#accepting = Promise.all(this.#loops.map((loop) => loop.done))
+      .then(() => {});
   }
 
-  /** The address the hub listens on, with the real port. */
+  /** The address the hub listens on for TCP clients, with the real port. */
   get addr(): Deno.NetAddr {
     return this.#listener.addr;
+  }
+
+  /**
+   * The address of the WebSocket listener, with the real port; `null`
+   * without `wsPort`. Over TLS it serves `wss://`.
+   */
+  get wsAddr(): Deno.NetAddr | null {
+    return this.#wsListener?.addr ?? null;
   }
 
   /** Connection counts at this moment. */
@@ -281,14 +322,17 @@ export class Hub implements AsyncDisposable {
   metrics(): HubMetrics {
     let queuedBytes = 0;
     let bytesOut = this.#counters.bytesOutClosed;
+    let ws = 0;
     for (const session of this.#sessions) {
       queuedBytes += session.queue.queued;
       bytesOut += session.queue.written;
+      if (session.transport === "ws") ws++;
     }
     const c = this.#counters;
     return {
       uptimeSeconds: (performance.now() - this.#started) / 1000,
       connections: this.#sessions.size,
+      transports: { tcp: this.#sessions.size - ws, ws },
       registered: this.#registry.dialects(),
       queuedBytes,
       bytesOut,
@@ -339,46 +383,6 @@ export class Hub implements AsyncDisposable {
     }
   };
 
-  async #accept(): Promise<void> {
-    let backoff = 5;
-    while (this.#shutdown === null) {
-      let conn: Deno.TcpConn | Deno.TlsConn;
-      try {
-        conn = await this.#listener.accept();
-        backoff = 5;
-      } catch (error) {
-        if (
-          this.#shutdown !== null || error instanceof Deno.errors.BadResource
-        ) break;
-        // A peer that connected and reset before its accept (a port scan, a
-        // health check) is gone, not a reason to slow down.
-        if (
-          error instanceof Deno.errors.NotConnected ||
-          error instanceof Deno.errors.ConnectionReset ||
-          error instanceof Deno.errors.ConnectionAborted
-        ) continue;
-        // Out of file descriptors and the like: wait and try again.
-        this.#log("error", "accept failed", {
-          error: String(error),
-          retry_ms: backoff,
-        });
-        await new Promise<void>((resolve) => {
-          this.#wake = resolve;
-          this.#backoff = setTimeout(resolve, backoff);
-        });
-        backoff = Math.min(backoff * 2, 1000);
-        continue;
-      }
-      try {
-        // Deno has no such switch on a TLS connection (README, "Operating a hub").
-        if ("setNoDelay" in conn) conn.setNoDelay(true);
-      } catch {
-        // The peer is already gone; the read loop will see it.
-      }
-      this.#admit(conn);
-    }
-  }
-
   /**
    * Makes a session of an accepted connection and runs it: the one way in
    * for every transport. A connection past `maxClients`, or one that finds
@@ -386,6 +390,7 @@ export class Hub implements AsyncDisposable {
    */
   #admit(conn: SessionConn): void {
     this.#counters.accepted++;
+    if (conn.framing !== undefined) this.#counters.acceptedWs++;
     const id = this.#registry.nextId();
     const refused = id === null || this.#active >= this.#config.maxClients;
     const session = new Session(this.#host, conn, { id: id ?? 0, refused });
@@ -452,13 +457,7 @@ export class Hub implements AsyncDisposable {
     this.#log("info", "shutting down", { clients: this.#registry.size });
     // The other hubs stop listing and relaying to our clients now.
     this.#cluster?.leave();
-    try {
-      this.#listener.close();
-    } catch {
-      // Already closed.
-    }
-    clearTimeout(this.#backoff);
-    this.#wake();
+    for (const loop of this.#loops) loop.stop();
     await this.#accepting;
     for (const session of this.#sessions) session.shutdown();
     let timer: ReturnType<typeof setTimeout> | undefined;

@@ -12,8 +12,10 @@ import type { ClusterMetrics } from "./cluster/types.ts";
  * the hot path costs an increment; {@linkcode Hub.metrics} adds the gauges.
  */
 export class HubCounters {
-  /** Connections accepted. */
+  /** Connections accepted, every transport. */
   accepted = 0;
+  /** Connections accepted on the WebSocket listener. */
+  acceptedWs = 0;
   /** Connections closed, by reason. */
   closed: Record<CloseReason, number> = Object.fromEntries(
     Object.values(CloseReason).map((reason) => [reason, 0]),
@@ -46,6 +48,8 @@ export interface HubMetrics {
   uptimeSeconds: number;
   /** Open connections, registered or not. */
   connections: number;
+  /** Open connections by transport: TCP (TLS included) and WebSocket. */
+  transports: { tcp: number; ws: number };
   /** Registered clients, by dialect. */
   registered: { binary: number; text: number };
   /** Unsent bytes queued for all clients. */

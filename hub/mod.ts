@@ -40,6 +40,7 @@ export {
   type HubConfig,
   type HubLogger,
   type HubOptions,
+  type LogFields,
   type LogLevel,
   type TlsKeyPair,
 } from "./config.ts";

@@ -209,6 +209,33 @@ export const HUB_OPTIONS = {
     needs: "tlsCert",
     help: "the PEM private key of `--tls-cert`",
   },
+  wsPort: {
+    flag: "ws-port",
+    arg: "PORT",
+    field: "wsPort",
+    kind: "integer",
+    min: 0,
+    max: 65535,
+    help:
+      "also accept WebSocket clients here (`wss://` with `--tls-cert`); `0` picks a free one, named `ws=HOST:PORT` in the listening line",
+  },
+  wsHostname: {
+    flag: "ws-host",
+    arg: "HOST",
+    field: "wsHostname",
+    kind: "string",
+    needs: "wsPort",
+    help: "address of the WebSocket listener; by default `--host`'s",
+  },
+  wsOrigins: {
+    flag: "ws-origin",
+    arg: "ORIGINS",
+    field: "wsOrigins",
+    kind: "list",
+    needs: "wsPort",
+    help:
+      "comma-separated origins (`https://host[:port]`) whose pages may connect; others get HTTP 403",
+  },
   metricsPort: {
     flag: "metrics-port",
     arg: "PORT",

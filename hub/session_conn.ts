@@ -7,6 +7,8 @@
  * @module
  */
 import type { ByteSink } from "../protocol/mod.ts";
+import type { CloseReason } from "./close_reason.ts";
+import type { Dialect } from "./registry.ts";
 
 /**
  * A byte stream to one client. The session reads into buffers of its own
@@ -52,9 +54,104 @@ export interface SessionConn extends ByteSink {
   /** The peer's address, for logs. */
   readonly remoteAddr: Deno.Addr;
   /**
-   * Completes the transport's own handshake (TLS) before the first read,
-   * so that its failure is told apart from a read error. Absent when there
-   * is none.
+   * Completes the transport's own handshake (TLS, a WebSocket upgrade)
+   * before the first read, so that its failure is told apart from a read
+   * error. Absent when there is none. A transport that turns the peer away
+   * on its own terms rejects with {@linkcode HandshakeRefused}.
    */
-  handshake?(): Promise<unknown>;
+  handshake?(options: HandshakeOptions): Promise<unknown>;
+  /**
+   * Present on a transport that carries messages rather than a byte stream
+   * (WebSocket): it fixes the dialect and wants every queued unit framed.
+   * Absent on TCP, whose path then costs nothing more.
+   */
+  readonly framing?: SessionFraming;
+}
+
+/** What a session tells its transport's handshake. */
+export interface HandshakeOptions {
+  /** The hub was full at accept: the transport may refuse in its own way. */
+  refused: boolean;
+}
+
+/**
+ * A handshake that turned the peer away with an answer of its own (an HTTP
+ * refusal of a WebSocket upgrade): the session writes `response`, then
+ * closes under `reason`.
+ *
+ * @example
+ * ```ts
+ * import { HandshakeRefused } from "./session_conn.ts";
+ * const refused = new HandshakeRefused("Forbidden origin", {
+ *   reason: "unauthorized",
+ *   response: new Uint8Array(0),
+ * });
+ * if (refused.reason !== "unauthorized") throw new Error("Wrong reason");
+ * ```
+ */
+export class HandshakeRefused extends Error {
+  /** Why the connection closes. */
+  readonly reason: CloseReason;
+  /** What to write before closing. */
+  readonly response: Uint8Array;
+
+  /**
+   * Creates the refusal.
+   *
+   * @param message why, for the close log line
+   * @param options the close reason and the response to write
+   */
+  constructor(
+    message: string,
+    options: { reason: CloseReason; response: Uint8Array },
+  ) {
+    super(message);
+    this.name = "HandshakeRefused";
+    this.reason = options.reason;
+    this.response = options.response;
+  }
+}
+
+/**
+ * A message transport, as its session sees it. Every unit the session
+ * queues is one whole message, headed by the frame header the transport
+ * writes for it.
+ */
+export interface SessionFraming {
+  /**
+   * The dialect fixed by the first data message; `Dialect.Unknown` until
+   * one with a byte in it has arrived.
+   */
+  readonly dialect: Dialect;
+  /** Raw bytes the last read took from the socket, frame headers included. */
+  readonly received: number;
+  /** Whether the upgrade is done: from then on units are framed. */
+  readonly open: boolean;
+  /** Connects the session, which hears of control frames and closes. */
+  attach(events: FramingEvents): void;
+  /** Bytes of the header of a message of `length` bytes. */
+  headerSize(length: number): number;
+  /**
+   * Writes the header of a message of `length` bytes at `target[at]`: a
+   * text message when `text`, else a binary one.
+   */
+  writeHeader(
+    target: Uint8Array,
+    at: number,
+    length: number,
+    text: boolean,
+  ): void;
+  /** The whole frame that closes the connection with `code`. */
+  closeFrame(code: number): Uint8Array;
+}
+
+/** What a message transport tells its session. */
+export interface FramingEvents {
+  /** Queue this control frame (a pong) between whole messages. */
+  control(frame: Uint8Array): void;
+  /**
+   * The peer closed (code 1000 is answered) or broke the transport's rules:
+   * close with a close frame of `code`, without a protocol error.
+   */
+  ended(code: number, reason: CloseReason, detail: string | null): void;
 }

@@ -56,8 +56,10 @@ function lineReader(
 /** A `msghub hub --port 0 ...` subprocess, once it has printed its listening line. */
 export class HubProcess implements AsyncDisposable {
   readonly child: Deno.ChildProcess;
-  /** The port from the listening line. */
+  /** The TCP port from the listening line. */
   readonly port: number;
+  /** The WebSocket port from the listening line (`ws=HOST:PORT`), if any. */
+  readonly wsPort: number | null;
   /** The rest of stdout, line by line. */
   readonly lines: ReadableStreamDefaultReader<string>;
   /** The listening line. */
@@ -75,7 +77,9 @@ export class HubProcess implements AsyncDisposable {
     this.child = child;
     this.lines = lines;
     this.first = first;
-    this.port = Number(/listening on [^\s]+:(\d+)$/.exec(first)?.[1]);
+    this.port = Number(/listening on \S+:(\d+)(?: |$)/.exec(first)?.[1]);
+    const ws = / ws=\S+:(\d+)/.exec(first)?.[1];
+    this.wsPort = ws === undefined ? null : Number(ws);
     this.#pump = logs ? this.#collect() : Promise.resolve();
   }
 

@@ -6,6 +6,7 @@
  * @module
  */
 import { Presence, type PresenceMessage } from "./wire.ts";
+import { IDS_PER_EPOCH } from "./ids.ts";
 
 /** Another hub of the cluster, as this hub knows it. */
 export class RemoteHub {
@@ -57,8 +58,6 @@ export interface ViewActions {
     clients: number,
   ): void;
 }
-
-const TWO_32 = 0x1_0000_0000;
 
 /** How long to wait before asking the same hub for a snapshot again. */
 const ASK_SPACING_MS = 250;
@@ -222,7 +221,7 @@ export class ClusterView {
   #add(hub: RemoteHub, id: number): void {
     hub.ids.add(id);
     this.clients.set(id, hub);
-    const epoch = Math.floor(id / TWO_32);
+    const epoch = Math.floor(id / IDS_PER_EPOCH);
     if (this.epochs.get(epoch) !== hub) {
       this.epochs.set(epoch, hub);
       if (epoch > this.maxEpoch) this.maxEpoch = epoch;

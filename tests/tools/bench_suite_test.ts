@@ -4,13 +4,16 @@ import {
   compare,
   type SuiteRun,
   summarize,
+  wsCompare,
 } from "../../tools/bench_suite/suite.ts";
+import { renderBenchmarks } from "../../tools/bench_suite/markdown.ts";
 import { renderRatioChart } from "../../tools/bench_suite/svg.ts";
 
 function result(deliveredPerSec: number, p99Us: number): BenchResult {
   return {
     server: "msghub",
     address: "127.0.0.1:1",
+    transport: "tcp",
     workload: {
       senders: 1,
       receivers: 1,
@@ -30,7 +33,13 @@ function result(deliveredPerSec: number, p99Us: number): BenchResult {
     sentPerSec: 1,
     deliveredPerSec,
     megabytesPerSec: deliveredPerSec / 1e6,
-    latency: { samples: 1, p50Us: p99Us / 2, p99Us, maxUs: p99Us },
+    latency: {
+      samples: 1,
+      sendTimes: 1,
+      p50Us: p99Us / 2,
+      p99Us,
+      maxUs: p99Us,
+    },
     generatorCpuPercent: 50,
     generatorCoreBusyPercent: null,
     generatorSaturated: false,
@@ -87,4 +96,67 @@ Deno.test("chart: bars with their ratio, a gap without a figure, escaped title",
   assert(svg.includes("2.50x") && svg.includes("0.50x"));
   assert(svg.includes("no figure"));
   assert(svg.includes("t &lt;&amp;&gt;"));
+});
+
+Deno.test("suite: WebSocket rows side by side, and msghub's WebSocket / TCP ratio", () => {
+  const run = (
+    label: string,
+    server: SuiteRun["server"],
+    rate: number,
+  ): SuiteRun => ({
+    label,
+    server,
+    round: 1,
+    result: {
+      ...result(rate, 1000),
+      server: server.startsWith("nats") ? "nats" : "msghub",
+      transport: server.endsWith("-ws") ? "ws" : "tcp",
+    },
+  });
+  const rows = summarize([
+    run("a", "msghub", 1000),
+    run("a", "nats", 400),
+    run("b", "msghub", 100),
+    run("a", "msghub-ws", 800),
+    run("a", "nats-ws", 400),
+    run("b", "msghub-ws", 40),
+    run("b", "nats-ws", 40),
+  ]);
+  const tcp = compare(rows);
+  assertEquals(tcp.map((c) => c.label), ["a", "b"]);
+  assertEquals(tcp[0]?.throughputRatio, 2.5, "TCP rows ignore WebSocket ones");
+  const ws = wsCompare(rows);
+  assertEquals(ws.map((c) => c.label), ["a", "b"]);
+  assertEquals(ws[0]?.throughputRatio, 2);
+  assertEquals(ws[0]?.wsTcpRatio, 0.8);
+  assertEquals(ws[1]?.throughputRatio, 1);
+  assertEquals(ws[1]?.wsTcpRatio, 0.4);
+  const markdown = renderBenchmarks({
+    machine: {
+      date: "2026-01-01",
+      nproc: 2,
+      cpuModel: "x",
+      kernel: "y",
+      deno: "2",
+      natsServer: "v2.9",
+      pinned: true,
+      msghub: "abc",
+      codeChanged: false,
+    },
+    rounds: 3,
+    wsRounds: 2,
+    runSeconds: 5,
+    totalSeconds: 1,
+    throughput: tcp,
+    latency: [],
+    cluster: [],
+    websocket: ws,
+    runs: [],
+    chartPath: "c.svg",
+  });
+  assert(markdown.includes("## Over WebSocket (medians of 2 rounds)"));
+  assert(markdown.includes("| **2.00x** | 1,000 | **0.80x** |"), markdown);
+  assert(markdown.includes("- a: msghub over WebSocket / over TCP 0.80x"));
+  assert(markdown.includes("- b: msghub / NATS over WebSocket 1.00x"));
+  assert(markdown.includes("(target >= 1.5x): missed."));
 });

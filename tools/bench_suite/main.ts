@@ -2,7 +2,8 @@
  * `deno task bench`: workloads a to d and the fixed-rate latency runs against
  * msghub and, when `nats-server` is on PATH, against NATS, interleaved over
  * three rounds, each run in a fresh `msghub bench` process against a fresh
- * server. Writes BENCHMARKS.md and docs/bench-ratios.svg. Not part of CI.
+ * server; then workloads a to d over WebSocket against both, in fewer rounds.
+ * Writes BENCHMARKS.md and docs/bench-ratios.svg. Not part of CI.
  *
  * @module
  */
@@ -13,6 +14,9 @@ import {
   formatInt,
   formatMicros,
   mainPath,
+  NATS_READY,
+  NATS_WS_CONFIG,
+  NATS_WS_READY,
   repoRoot,
   type ServerProcess,
   startServer,
@@ -24,10 +28,16 @@ import {
   type ServerName,
   type SuiteRun,
   summarize,
+  wsCompare,
 } from "./suite.ts";
 import { renderRatioChart } from "./svg.ts";
 
 const ROUNDS = 3;
+/**
+ * Rounds of the WebSocket runs: fewer, to keep the suite near its old length
+ * (their medians are of 2, that is means).
+ */
+const WS_ROUNDS = 2;
 const RUN_SECONDS = 5;
 const CHART = "docs/bench-ratios.svg";
 const NATS_CONFIG =
@@ -58,6 +68,11 @@ const LATENCY: Plan[] = [
 /** Across two hubs, the suite measures workloads a and d (issue 6's targets). */
 function measured(plan: Plan, server: ServerName): boolean {
   return server !== "cluster" || /^[ad]\b/.test(plan.label);
+}
+
+/** The servers over WebSocket, for the servers measured over TCP. */
+function wsServers(servers: readonly ServerName[]): ServerName[] {
+  return servers.includes("nats") ? ["msghub-ws", "nats-ws"] : ["msghub-ws"];
 }
 
 async function output(command: string, args: string[]): Promise<string | null> {
@@ -145,36 +160,47 @@ async function bench(args: string[]): Promise<BenchResult> {
   }
   if (!isResult(parsed)) {
     const stderr = new TextDecoder().decode(out.stderr).trim().split("\n");
+    // The bench's own error line says most; a server's output may follow it.
+    const own = stderr.findIndex((line) => line.startsWith("msghub bench: "));
+    const shown = own < 0 ? stderr.slice(-3) : stderr.slice(own, own + 3);
     throw new Error(
-      `bench exited ${out.code} without figures: ${
-        stderr.slice(-3).join(" | ")
-      }`,
+      `bench exited ${out.code} without figures: ${shown.join(" | ")}`,
     );
   }
   return parsed;
+}
+
+/** The nats-server configs: over TCP only, and with a WebSocket listener. */
+interface NatsConfigs {
+  tcp: string;
+  ws: string;
 }
 
 async function runOnce(
   plan: Plan,
   server: ServerName,
   pinned: boolean,
-  natsConfig: string,
+  natsConfigs: NatsConfigs,
 ): Promise<BenchResult> {
   const args = [...plan.args, "--duration", `${RUN_SECONDS}s`];
   if (server === "msghub") return await bench(args);
+  if (server === "msghub-ws") return await bench([...args, "--ws"]);
   if (server === "cluster") return await bench([...args, "--cluster"]);
+  const ws = server === "nats-ws";
   let nats: ServerProcess | null = null;
   try {
     nats = await startServer({
       command: "nats-server",
-      args: ["-c", natsConfig],
+      args: ["-c", ws ? natsConfigs.ws : natsConfigs.tcp],
       stream: "stderr",
-      ready: /Listening for client connections on (\S+):([0-9]+)/,
+      ready: NATS_READY,
+      ...(ws ? { wsReady: NATS_WS_READY } : {}),
       pin: pinned,
     });
-    const { hostname, port } = nats.address;
+    const { hostname, port } = ws ? nats.wsAddress! : nats.address;
     return await bench([
       ...args,
+      ...(ws ? ["--ws"] : []),
       "--nats",
       `${hostname}:${port}`,
       "--server-pid",
@@ -217,13 +243,19 @@ async function main(): Promise<void> {
   const servers: ServerName[] = natsVersion === null
     ? ["msghub"]
     : ["msghub", "nats", "cluster"];
+  const ws = wsServers(servers);
   const dir = await Deno.makeTempDir({ prefix: "msghub-bench-" });
-  const natsConfig = `${dir}/nats.conf`;
-  await Deno.writeTextFile(natsConfig, NATS_CONFIG);
+  const natsConfigs = { tcp: `${dir}/nats.conf`, ws: `${dir}/nats-ws.conf` };
+  await Deno.writeTextFile(natsConfigs.tcp, NATS_CONFIG);
+  await Deno.writeTextFile(natsConfigs.ws, NATS_CONFIG + NATS_WS_CONFIG);
   console.log(
     `msghub bench suite: ${ROUNDS} rounds of ${
       THROUGHPUT.length + LATENCY.length
-    } workloads against ${servers.join(" and ")}, ${RUN_SECONDS} s each; ${
+    } workloads against ${
+      servers.join(" and ")
+    }, then ${WS_ROUNDS} rounds of ${THROUGHPUT.length} over WebSocket against ${
+      ws.join(" and ")
+    }, ${RUN_SECONDS} s each; ${
       pinned ? "server on core 0, generator on core 1" : "not pinned"
     }`,
   );
@@ -231,16 +263,24 @@ async function main(): Promise<void> {
     console.log("nats-server is not on PATH: measuring msghub alone");
   }
   const runs: SuiteRun[] = [];
-  const total = ROUNDS * [...THROUGHPUT, ...LATENCY].reduce(
-    (sum, plan) =>
-      sum + servers.filter((server) => measured(plan, server)).length,
-    0,
-  );
+  /** Each round's plans and servers: WebSocket rows in the first rounds. */
+  const schedule = (round: number) => [
+    ...[...THROUGHPUT, ...LATENCY].map((plan) => ({
+      plan,
+      targets: servers.filter((server) => measured(plan, server)),
+    })),
+    ...(round <= WS_ROUNDS
+      ? THROUGHPUT.map((plan) => ({ plan, targets: ws }))
+      : []),
+  ];
+  let total = 0;
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const step of schedule(round)) total += step.targets.length;
+  }
   try {
     for (let round = 1; round <= ROUNDS; round++) {
-      for (const plan of [...THROUGHPUT, ...LATENCY]) {
-        for (const server of servers) {
-          if (!measured(plan, server)) continue;
+      for (const { plan, targets } of schedule(round)) {
+        for (const server of targets) {
           const run: SuiteRun = {
             label: plan.label,
             server,
@@ -248,7 +288,7 @@ async function main(): Promise<void> {
             result: null,
           };
           try {
-            run.result = await runOnce(plan, server, pinned, natsConfig);
+            run.result = await runOnce(plan, server, pinned, natsConfigs);
           } catch (error) {
             run.error = (error as Error).message;
           }
@@ -271,6 +311,9 @@ async function main(): Promise<void> {
   );
   const latency = compare(
     rows.filter((row) => LATENCY.some((p) => p.label === row.label)),
+  );
+  const websocket = wsCompare(
+    rows.filter((row) => THROUGHPUT.some((p) => p.label === row.label)),
   );
   const chart = renderRatioChart(
     throughput.map((c) => ({
@@ -295,11 +338,13 @@ async function main(): Promise<void> {
       codeChanged: digest !== await codeDigest(root),
     },
     rounds: ROUNDS,
+    wsRounds: WS_ROUNDS,
     runSeconds: RUN_SECONDS,
     totalSeconds: (performance.now() - started) / 1000,
     throughput,
     latency,
     cluster,
+    websocket,
     runs,
     chartPath: CHART,
   });
@@ -316,6 +361,17 @@ async function main(): Promise<void> {
       } msgs/s, ratio ${c.throughputRatio.toFixed(2)}; p99 ${
         formatMicros(c.msghub?.p99Us ?? NaN)
       } vs ${formatMicros(c.nats?.p99Us ?? NaN)}`,
+    );
+  }
+  for (const c of websocket) {
+    console.log(
+      `${c.label} over WebSocket: msghub ${
+        formatInt(c.msghub?.deliveredPerSec ?? NaN)
+      } msgs/s, nats ${
+        formatInt(c.nats?.deliveredPerSec ?? NaN)
+      } msgs/s, ratio ${c.throughputRatio.toFixed(2)}; msghub WebSocket / TCP ${
+        c.wsTcpRatio.toFixed(2)
+      }`,
     );
   }
   console.log(`Wrote BENCHMARKS.md and ${CHART}`);

@@ -19,6 +19,7 @@ import type {
   Comparison,
   SuiteRow,
   SuiteRun,
+  WsComparison,
 } from "./suite.ts";
 
 /** The machine the suite ran on. */
@@ -49,6 +50,8 @@ export interface SuiteReport {
   machine: MachineInfo;
   /** Rounds of every workload against every server. */
   rounds: number;
+  /** Rounds of the WebSocket runs. */
+  wsRounds: number;
   /** Length of each throughput and latency run. */
   runSeconds: number;
   /** Wall time of the whole suite. */
@@ -59,6 +62,8 @@ export interface SuiteReport {
   latency: Comparison[];
   /** Workloads measured on one hub and across two hubs of a cluster. */
   cluster: ClusterComparison[];
+  /** Workloads a to d over WebSocket, both servers. */
+  websocket: WsComparison[];
   /** Every run, in the order they ran. */
   runs: SuiteRun[];
   /** The chart's path relative to the repository root. */
@@ -155,6 +160,56 @@ function clusterTable(rows: ClusterComparison[]): string[] {
   return out;
 }
 
+/** Issue 14's targets over WebSocket. */
+const WS_TARGET_NATS = 1.5;
+const WS_TARGET_TCP = 0.5;
+
+function wsTable(rows: WsComparison[]): string[] {
+  if (rows.length === 0) return ["Not measured."];
+  const out = [
+    "| workload | msghub WS msgs/s | NATS WS msgs/s | msghub / NATS | msghub TCP msgs/s | msghub WS / TCP | p50 / p99 msghub WS | p50 / p99 NATS WS | CPU gen / server, msghub | CPU gen / server, NATS |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+  ];
+  for (const c of rows) {
+    out.push(
+      `| ${label(c)} | ${num(c.msghub?.deliveredPerSec ?? NaN)} | ${
+        num(c.nats?.deliveredPerSec ?? NaN)
+      } | **${times(c.throughputRatio)}** | ${
+        num(c.msghubTcp?.deliveredPerSec ?? NaN)
+      } | **${times(c.wsTcpRatio)}** | ${latency(c.msghub)} | ${
+        latency(c.nats)
+      } | ${cpu(c.msghub)} | ${cpu(c.nats)} |`,
+    );
+  }
+  return out;
+}
+
+/** Where the WebSocket figures stand against issue 14's targets. */
+function wsTargets(rows: WsComparison[]): string[] {
+  const out: string[] = [];
+  for (const c of rows) {
+    if (Number.isFinite(c.throughputRatio)) {
+      const met = c.throughputRatio >= WS_TARGET_NATS;
+      out.push(
+        `- ${c.label}: msghub / NATS over WebSocket ${
+          times(c.throughputRatio)
+        } (target >= ${WS_TARGET_NATS.toFixed(1)}x): ${
+          met ? "met" : "missed"
+        }.`,
+      );
+    }
+    if (/^[ab]$/.test(c.label) && Number.isFinite(c.wsTcpRatio)) {
+      const met = c.wsTcpRatio >= WS_TARGET_TCP;
+      out.push(
+        `- ${c.label}: msghub over WebSocket / over TCP ${
+          times(c.wsTcpRatio)
+        } (target >= ${WS_TARGET_TCP.toFixed(1)}x): ${met ? "met" : "missed"}.`,
+      );
+    }
+  }
+  return out;
+}
+
 function rawTable(runs: SuiteRun[]): string[] {
   const out = [
     "| round | workload | server | delivered msgs/s | undelivered | p50 | p99 | gen CPU (core busy) | server CPU (core busy) | server peak RSS | messages per sender, least to most |",
@@ -199,7 +254,9 @@ function notes(report: SuiteReport): string[] {
       "- hub/ or protocol/ changed while the suite ran: rounds may have measured different code.",
     );
   }
-  for (const c of [...report.throughput, ...report.latency]) {
+  for (
+    const c of [...report.throughput, ...report.latency, ...report.websocket]
+  ) {
     for (const row of [c.msghub, c.nats]) {
       if (row === null) continue;
       const name = `${row.label}, ${row.server}`;
@@ -238,6 +295,11 @@ export function renderBenchmarks(report: SuiteReport): string {
     row === null || row === undefined || row.serverPeakRssKiB === 0
       ? "n/a"
       : `${(row.serverPeakRssKiB / 1024).toFixed(1)} MiB`;
+  const wsRounds = `${report.wsRounds} round${
+    report.wsRounds === 1 ? "" : "s"
+  }`;
+  const met = wsTargets(report.websocket);
+  const targets = met.length === 0 ? [] : [...met, ""];
   const lines = [
     "# Benchmarks",
     "",
@@ -265,6 +327,7 @@ export function renderBenchmarks(report: SuiteReport): string {
     } s without a delivery.`,
     `- CPU: generator and server CPU time from /proc/PID/stat (user + system), in percent of one core; "core busy" is the whole core's busy share from /proc/stat, which also counts the kernel's softirq work for loopback TCP that no process is charged for. At low load, a core far busier than its process shows other load on this shared machine. A run where the generator used >= ${SATURATED_PERCENT}% of its core, or its core was >= ${SATURATED_CORE_PERCENT}% busy, is flagged: the generator may have been the bottleneck there.`,
     `- ${report.rounds} rounds, interleaved (every workload against msghub, then NATS, then the next workload); tables show medians over rounds.`,
+    `- Over WebSocket (\`msghub bench --ws\`), every connection is upgraded with the generator's own RFC 6455 code (protocol/ws_*.ts): a batch goes out as one binary message (at most 1 MiB + 64 KiB each), masked with a fresh key into a reused buffer, and reads go through the frame parser in client role to the same walkers. The hub listens with \`--ws-port 0\`; nats-server gets \`websocket { port: -1, no_tls: true }\` (it picks the port) and speaks its usual protocol inside the messages. These runs come after the others in the first ${wsRounds} only, to keep the suite short: their medians are of ${wsRounds}.`,
     "",
     "## Machine",
     "",
@@ -295,6 +358,13 @@ export function renderBenchmarks(report: SuiteReport): string {
     "",
     ...clusterTable(report.cluster),
     "",
+    `## Over WebSocket (medians of ${wsRounds})`,
+    "",
+    "The same generator and workloads, every connection over WebSocket; msghub's TCP figure is the throughput table's.",
+    "",
+    ...wsTable(report.websocket),
+    "",
+    ...targets,
     "## Memory",
     "",
     `Peak RSS (VmHWM from /proc/PID/status) of a fresh server over workload c (1 MiB bodies), largest of ${report.rounds} rounds: msghub hub ${

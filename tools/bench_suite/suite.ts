@@ -8,9 +8,15 @@ import { type BenchResult, median, ratio } from "../../bench/mod.ts";
 
 /**
  * The servers the suite compares: one msghub hub, nats-server, and two msghub
- * hubs in a cluster (senders on one, receivers on the other).
+ * hubs in a cluster (senders on one, receivers on the other), over TCP; and
+ * one msghub hub and nats-server reached over WebSocket.
  */
-export type ServerName = "msghub" | "nats" | "cluster";
+export type ServerName =
+  | "msghub"
+  | "nats"
+  | "cluster"
+  | "msghub-ws"
+  | "nats-ws";
 
 /** One run of the suite: a workload against a server in a round. */
 export interface SuiteRun {
@@ -205,7 +211,8 @@ export function clusterCompare(
 }
 
 /**
- * Pairs rows by label, in the order first seen.
+ * Pairs rows by label, in the order first seen: msghub's and NATS's over
+ * TCP, or over WebSocket with `transport` `"ws"`.
  *
  * @example
  * ```ts
@@ -214,13 +221,22 @@ export function clusterCompare(
  * if (comparisons.length !== 0) throw new Error("Expected nothing");
  * ```
  */
-export function compare(rows: readonly SuiteRow[]): Comparison[] {
-  const labels = [...new Set(rows.map((row) => row.label))];
+export function compare(
+  rows: readonly SuiteRow[],
+  transport: "tcp" | "ws" = "tcp",
+): Comparison[] {
+  const ws = transport === "ws";
+  const wanted = ws ? ["msghub-ws", "nats-ws"] : ["msghub", "nats"];
+  const labels = [
+    ...new Set(
+      rows.filter((row) => wanted.includes(row.server)).map((row) => row.label),
+    ),
+  ];
   return labels.map((label) => {
     const find = (server: ServerName) =>
       rows.find((row) => row.label === label && row.server === server) ?? null;
-    const msghub = find("msghub");
-    const nats = find("nats");
+    const msghub = find(ws ? "msghub-ws" : "msghub");
+    const nats = find(ws ? "nats-ws" : "nats");
     return {
       label,
       msghub,
@@ -231,6 +247,43 @@ export function compare(rows: readonly SuiteRow[]): Comparison[] {
       ),
       p50Ratio: ratio(msghub?.p50Us ?? NaN, nats?.p50Us ?? NaN),
       p99Ratio: ratio(msghub?.p99Us ?? NaN, nats?.p99Us ?? NaN),
+    };
+  });
+}
+
+/** One workload over WebSocket, for both servers, beside msghub over TCP. */
+export interface WsComparison extends Comparison {
+  /** msghub's row over TCP for the same workload, or `null`. */
+  msghubTcp: SuiteRow | null;
+  /** msghub over WebSocket / over TCP, delivered msgs/s: 1 costs nothing. */
+  wsTcpRatio: number;
+}
+
+/**
+ * The WebSocket rows: msghub and NATS side by side, and msghub's WebSocket
+ * figure against its own TCP one.
+ *
+ * @example
+ * ```ts
+ * import { summarize, wsCompare } from "./suite.ts";
+ * const rows = summarize([
+ *   { label: "a", server: "msghub", round: 1, result: null, error: "x" },
+ * ]);
+ * if (wsCompare(rows).length !== 0) throw new Error("No WebSocket run");
+ * ```
+ */
+export function wsCompare(rows: readonly SuiteRow[]): WsComparison[] {
+  return compare(rows, "ws").map((c) => {
+    const msghubTcp = rows.find((row) =>
+      row.label === c.label && row.server === "msghub"
+    ) ?? null;
+    return {
+      ...c,
+      msghubTcp,
+      wsTcpRatio: ratio(
+        c.msghub?.deliveredPerSec ?? NaN,
+        msghubTcp?.deliveredPerSec ?? NaN,
+      ),
     };
   });
 }

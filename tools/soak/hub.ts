@@ -100,7 +100,7 @@ export class SoakHub {
       ]);
       const match = first.done
         ? null
-        : /listening on (\S+):([0-9]+)$/.exec(first.value);
+        : /listening on (\S+):([0-9]+)(?: |$)/.exec(first.value);
       if (match === null) {
         throw new Error(
           `Cannot start the hub: expected its listening line, got "${
