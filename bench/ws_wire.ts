@@ -26,12 +26,13 @@ import {
   WsOpcode,
 } from "../protocol/mod.ts";
 import { SerialWriter, type Wire, writeAll } from "./wire.ts";
+export type { Wire };
 import { WsStreamReader } from "./ws_reader.ts";
 
 /** Most bytes of an upgrade response head we read before giving up. */
 const MAX_RESPONSE_HEAD = 8192;
 /** Bytes of stream per WebSocket message: what the hub accepts in one. */
-export const WS_MESSAGE_BYTES = MAX_WS_MESSAGE;
+export const WS_MESSAGE_BYTES: number = MAX_WS_MESSAGE;
 
 const decoder = new TextDecoder();
 const CRLFCRLF = [0x0d, 0x0a, 0x0d, 0x0a];

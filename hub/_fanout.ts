@@ -26,6 +26,7 @@ import type { RemoteHub } from "./cluster/view.ts";
 import type { RecordView } from "./cluster/wire.ts";
 import type { RemoteOutcome } from "./cluster/types.ts";
 import type { RemoteReceipt } from "./cluster/receipts.ts";
+import { later, readIds, readU64Number, settle } from "./_receipt.ts";
 import type { HubCounters } from "./metrics.ts";
 import { Dialect, type RegisteredClient, type Registry } from "./registry.ts";
 
@@ -617,43 +618,4 @@ export class Fanout {
     this.#frameEnd = this.#frameStart + size;
     writeDeliverHead(this.#frame, this.#frameStart, senderId, bodyLength);
   }
-}
-
-/** A u64 id at `bytes[at]` as a number (ids past 2^53 lose precision). */
-function readU64Number(bytes: Uint8Array, at: number): number {
-  return readU32(bytes, at) * TWO_32 + readU32(bytes, at + 4);
-}
-
-/** The ids of a RELAY payload, `source[from..to)`, in order. */
-function readIds(source: Uint8Array, from: number, to: number): bigint[] {
-  const ids: bigint[] = [];
-  for (let at = from; at < to; at += 8) ids.push(readU64(source, at));
-  return ids;
-}
-
-/**
- * A receipt whose other hubs' parts are still to come: `delivered` and
- * `unknown` here, plus what each of `remote` confirms. Unknown ids are listed
- * once each, in the order the relay `named` them.
- */
-async function settle(
-  named: readonly bigint[],
-  delivered: number,
-  unknown: readonly bigint[],
-  remote: Promise<RemoteReceipt>[],
-): Promise<{ delivered: number; unknown: bigint[] }> {
-  const missing = new Set(unknown);
-  for (const part of await Promise.all(remote)) {
-    delivered += part.delivered;
-    for (const id of part.unknown) missing.add(BigInt(id));
-  }
-  const ordered: bigint[] = [];
-  for (const id of named) if (missing.delete(id)) ordered.push(id);
-  return { delivered, unknown: ordered };
-}
-
-/** Queues a reply still to come for `peer`, in order if it can keep one. */
-function later(peer: Peer, reply: Promise<Uint8Array>): void {
-  if (peer.later !== undefined) peer.later(reply);
-  else reply.then((bytes) => peer.send(bytes));
 }

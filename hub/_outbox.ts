@@ -40,6 +40,8 @@ export class Outbox {
   readonly queue: OutboundQueue;
   /** Whether messages go as text messages: the client speaks text. */
   text = false;
+  /** Frames and replies queued, for `/connz`. */
+  frames = 0;
   #host: OutboxOptions["host"];
   #framing: SessionFraming | null;
   #onFull: () => void;
@@ -76,6 +78,7 @@ export class Outbox {
     chunk.set(bytes, at + head);
     this.queue.pushRange(chunk, at, at + head + length);
     this.#host.counters.framesOut++;
+    this.frames++;
     return true;
   }
 
@@ -107,6 +110,7 @@ export class Outbox {
       this.queue.pushRange(bytes, start, end);
     }
     this.#host.counters.framesOut += frames;
+    this.frames += frames;
     return true;
   }
 

@@ -24,6 +24,7 @@ import {
 } from "../protocol/mod.ts";
 import { CloseReason } from "./close_reason.ts";
 import { Outbox } from "./_outbox.ts";
+import { HeldReplies } from "./_held_replies.ts";
 import { Due, SessionClock } from "./_session_clock.ts";
 import type { Peer } from "./_fanout.ts";
 import { Dialect } from "./registry.ts";
@@ -94,6 +95,12 @@ export class Session implements Peer {
   pressure: Peer | null = null;
   /** Bytes for this client that are not yet written. */
   readonly queue: OutboundQueue;
+  /** Frames and text commands received from it, for `/connz`. */
+  msgsIn = 0;
+  /** Bytes received from it, for `/connz`. */
+  bytesIn = 0;
+  /** When it was accepted, in milliseconds since the epoch. */
+  readonly connectedAt: number = Date.now();
   #dialect: Dialect = Dialect.Unknown;
   #hub: SessionHost<Session>;
   #conn: SessionConn;
@@ -113,13 +120,10 @@ export class Session implements Peer {
   #text: TextParser | null = null;
   #clock: SessionClock;
   #unyielded = 0;
-  /**
-   * Replies held behind a receipt that other hubs have yet to confirm, in
-   * order; `null` while none waits. `bytes` is `null` until it has come.
-   */
-  #held: { bytes: Uint8Array | null; text: boolean }[] | null = null;
-  /** What the end of the connection waits for until the held replies are out. */
-  #afterHeld: (() => void) | null = null;
+  /** Replies held behind a receipt that other hubs have yet to confirm. */
+  #held = new HeldReplies((bytes, text) => {
+    if (this.#state !== State.Closed) this.#out.send(bytes, text);
+  });
 
   /**
    * Made by the hub for each accepted connection;
@@ -164,6 +168,21 @@ export class Session implements Peer {
   /** Whether the connection came over WebSocket: `"ws"`, else `"tcp"`. */
   get transport(): "tcp" | "ws" {
     return this.#framing === null ? "tcp" : "ws";
+  }
+
+  /** Frames and replies queued for it (deliveries included), for `/connz`. */
+  get msgsOut(): number {
+    return this.#out.frames;
+  }
+
+  /** Whether it has authenticated, or needs not. */
+  get authenticated(): boolean {
+    return this.#authed;
+  }
+
+  /** Milliseconds since it last sent anything. */
+  get idleMs(): number {
+    return performance.now() - this.#clock.heardAt;
   }
 
   /** The dialect, once the first byte has arrived. */
@@ -221,7 +240,9 @@ export class Session implements Peer {
           continue;
         }
         this.#clock.heard(performance.now());
-        this.#hub.counters.bytesIn += this.#framing?.received ?? n;
+        const received = this.#framing?.received ?? n;
+        this.#hub.counters.bytesIn += received;
+        this.bytesIn += received;
         if (into === buf) {
           this.#read(buf.subarray(0, n));
           // The chunk is handled: nothing refers to the buffer any more.
@@ -380,12 +401,8 @@ export class Session implements Peer {
    */
   send(bytes: Uint8Array, text = true): boolean {
     if (this.#state !== State.Open) return false;
-    if (this.#held !== null) {
-      // Behind a receipt still to come: a copy, for the caller's buffer may
-      // be reused before then.
-      this.#held.push({ bytes: bytes.slice(), text });
-      return true;
-    }
+    // Behind a receipt still to come: held, in order.
+    if (this.#held.holding) return (this.#held.hold(bytes, text), true);
     return this.#out.send(bytes, text);
   }
 
@@ -394,34 +411,7 @@ export class Session implements Peer {
    * confirm): the replies after it wait behind it, in order.
    */
   later(reply: Promise<Uint8Array>): void {
-    if (this.#state !== State.Open) return;
-    const entry: { bytes: Uint8Array | null; text: boolean } = {
-      bytes: null,
-      text: true,
-    };
-    (this.#held ??= []).push(entry);
-    reply.then((bytes) => {
-      entry.bytes = bytes;
-      this.#release();
-    });
-  }
-
-  /** Sends the held replies that have come, in order, up to one still to come. */
-  #release(): void {
-    const held = this.#held;
-    if (held === null) return;
-    let ready = 0;
-    while (ready < held.length && held[ready]!.bytes !== null) ready++;
-    const out = held.splice(0, ready);
-    if (held.length === 0) this.#held = null;
-    for (const { bytes, text } of out) {
-      if (this.#state !== State.Closed) this.#out.send(bytes!, text);
-    }
-    if (this.#held === null && this.#afterHeld !== null) {
-      const then = this.#afterHeld;
-      this.#afterHeld = null;
-      then();
-    }
+    if (this.#state === State.Open) this.#held.later(reply);
   }
 
   /**
@@ -482,11 +472,12 @@ export class Session implements Peer {
       open: () => this.#state === State.Open,
       authed: () => this.#authed,
       framed: this.#framing !== null,
+      counts: this,
       send: (bytes, text) => this.send(bytes, text),
       sendRange: (bytes, start, end) =>
-        this.#held === null
-          ? this.sendRange(bytes, start, end)
-          : this.send(bytes.slice(start, end)),
+        this.#held.holding
+          ? this.send(bytes.subarray(start, end))
+          : this.sendRange(bytes, start, end),
       auth: (token) => this.#auth(token),
       fatal: (code) => this.#fatal(code),
       quit: () => this.#end(CloseReason.ClientQuit, undefined, WS_NORMAL),
@@ -530,12 +521,8 @@ export class Session implements Peer {
     this.#state = State.Closing;
     this.#reason = reason;
     this.#hub.registry.delete(this);
-    if (this.#held !== null) {
-      // Replies held behind a receipt go out first (at most the ack timeout).
-      this.#afterHeld = () => this.#finish(reason, last, closeCode);
-      return;
-    }
-    this.#finish(reason, last, closeCode);
+    // Replies held behind a receipt go out first (at most the ack timeout).
+    this.#held.whenEmpty(() => this.#finish(reason, last, closeCode));
   }
 
   /** Flushes the backlog and `last`, then half-closes; see {@linkcode #end}. */

@@ -55,6 +55,11 @@ export class SessionClock {
     this.#acceptedAt = this.#lastRead = this.#progressAt = now;
   }
 
+  /** When the client was last heard from (moved on by the hub's stalls). */
+  get heardAt(): number {
+    return this.#lastRead;
+  }
+
   /** Something arrived from the client: its silence ends. */
   heard(now: number): void {
     this.#lastRead = now;

@@ -34,6 +34,8 @@ export interface Requester {
   authed(): boolean;
   /** Whether replies travel in WebSocket messages. */
   readonly framed: boolean;
+  /** The session's own count of requests, for `/connz`. */
+  readonly counts: { msgsIn: number };
   /** Queues a reply; a binary message over WebSocket when `text` is false. */
   send(bytes: Uint8Array, text?: boolean): boolean;
   /** Queues `bytes[start..end)` as a reply. */
@@ -70,6 +72,7 @@ export function handleFrame(
 ): void {
   if (!r.open()) return;
   r.host.counters.framesIn++;
+  r.counts.msgsIn++;
   // A run of relays ends before anything else is answered or queued.
   if (kind !== Kind.Relay) r.host.fanout.flush();
   if (!r.authed() && kind !== Kind.Auth) {
@@ -101,6 +104,7 @@ export function handleFrame(
       r.host.fanout.relayFrame(r.peer, source, start, end, owned, false);
       return;
     case Kind.RelayReceipted:
+      r.host.counters.receipts++;
       r.host.fanout.relayFrame(r.peer, source, start, end, owned, true);
       return;
     case Kind.Ping:
@@ -118,6 +122,7 @@ export function handleFrame(
 export function handleCommand(r: Requester, command: TextCommand): void {
   if (!r.open()) return;
   r.host.counters.framesIn++;
+  r.counts.msgsIn++;
   if (!r.authed() && command.type !== "auth") {
     return r.fatal(ErrorCode.Unauthorized);
   }
@@ -145,6 +150,7 @@ export function handleCommand(r: Requester, command: TextCommand): void {
       if (r.auth(command.token)) line(r, "auth ok");
       return;
     case "relay": {
+      r.host.counters.receipts++;
       const { delivered, unknown, remote } = r.host.fanout.relayText(
         r.peer,
         command.ids,

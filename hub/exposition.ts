@@ -4,7 +4,10 @@
  *
  * @module
  */
+import type { CloseReason } from "./close_reason.ts";
 import type { HubMetrics } from "./metrics.ts";
+import type { ProcessStats } from "./monitor/process.ts";
+import { ERROR_NAMES, reasonName } from "./monitor/source.ts";
 
 /** The `Content-Type` of {@linkcode formatMetrics}'s output. */
 export const EXPOSITION_CONTENT_TYPE =
@@ -149,9 +152,9 @@ export function formatMetrics(metrics: HubMetrics): string {
   );
   counter(
     "connections_closed",
-    "Connections closed, by reason.",
+    "Connections closed, by reason (a snake_case name).",
     Object.entries(c.closed).map(([reason, value]) => ({
-      labels: { reason },
+      labels: { reason: reasonName(reason as CloseReason) },
       value,
     })),
   );
@@ -168,6 +171,11 @@ export function formatMetrics(metrics: HubMetrics): string {
   counter("received_bytes", "Bytes received from clients.", c.bytesIn);
   counter("sent_bytes", "Bytes written to clients.", metrics.bytesOut);
   counter("relays", "Relays handled, both dialects.", c.relays);
+  counter(
+    "receipts",
+    "Relays answered with a receipt: RELAY_RECEIPTED, and every text relay.",
+    c.receipts,
+  );
   counter(
     "deliveries",
     "Messages queued for receivers by relays.",
@@ -190,9 +198,9 @@ export function formatMetrics(metrics: HubMetrics): string {
   );
   counter(
     "errors",
-    "ERROR frames and fatal error lines sent, by code (docs/PROTOCOL.md).",
+    "ERROR frames and fatal error lines sent, by code (docs/PROTOCOL.md) and its name.",
     c.errors.slice(1).map((value, i) => ({
-      labels: { code: String(i + 1) },
+      labels: { code: String(i + 1), reason: ERROR_NAMES[i + 1] ?? "unknown" },
       value,
     })),
   );
@@ -259,6 +267,65 @@ export function formatMetrics(metrics: HubMetrics): string {
     "cluster_resyncs",
     "Snapshots asked of other hubs after a missed presence message.",
     k.resyncs,
+  );
+  return out;
+}
+
+/**
+ * The standard `process_*` metrics (resident memory, CPU seconds, open file
+ * descriptors, start time) and `msghub_build_info{version=...} 1`, for the
+ * end of a `/metrics` page.
+ *
+ * @example
+ * ```ts
+ * import { formatProcessMetrics } from "./exposition.ts";
+ * import { processStats } from "./monitor/process.ts";
+ * const page = formatProcessMetrics(processStats(), "1.2.3");
+ * if (!page.includes('msghub_build_info{version="1.2.3"} 1')) throw new Error(page);
+ * if (!page.includes("\nprocess_cpu_seconds_total ")) throw new Error(page);
+ * ```
+ */
+export function formatProcessMetrics(
+  stats: ProcessStats,
+  version: string,
+): string {
+  let out = formatFamily(
+    "process_resident_memory_bytes",
+    "gauge",
+    "Resident memory size in bytes.",
+    [{ value: stats.rss_bytes }],
+  );
+  out += formatFamily(
+    "process_cpu_seconds_total",
+    "counter",
+    "Total user and system CPU time spent in seconds.",
+    [{ value: stats.cpu_seconds }],
+  );
+  if (stats.open_fds !== null) {
+    out += formatFamily(
+      "process_open_fds",
+      "gauge",
+      "Number of open file descriptors.",
+      [{ value: stats.open_fds }],
+    );
+  }
+  out += formatFamily(
+    "process_start_time_seconds",
+    "gauge",
+    "Start time of the process since unix epoch in seconds.",
+    [{ value: stats.start_time_seconds }],
+  );
+  out += formatFamily(
+    "msghub_heap_used_bytes",
+    "gauge",
+    "V8 heap in use, bytes.",
+    [{ value: stats.heap_used_bytes }],
+  );
+  out += formatFamily(
+    "msghub_build_info",
+    "gauge",
+    "Always 1; its label names the msghub version.",
+    [{ labels: { version }, value: 1 }],
   );
   return out;
 }

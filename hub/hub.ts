@@ -23,6 +23,8 @@ import { Session, type SessionHost } from "./_session.ts";
 import type { SessionConn } from "./session_conn.ts";
 import { WsConn } from "./_ws_conn.ts";
 import { AcceptLoop } from "./_accept.ts";
+import { HubMonitor, type MonitorSource } from "./monitor/hub_monitor.ts";
+import { listenTcp } from "./monitor/listen_error.ts";
 
 /** Counts of the hub's connections, for tests and operators. */
 export interface HubStats {
@@ -100,16 +102,16 @@ export async function serve(options: HubOptions = {}): Promise<Hub> {
   return hub;
 }
 
-/** A TCP listener, or a TLS one when the hub has a key pair. */
+/**
+ * A TCP listener, or a TLS one when the hub has a key pair; its error names
+ * the address.
+ */
 function listen(
   hostname: string,
   port: number,
   config: HubConfig,
 ): HubListener {
-  const address = { hostname, port, transport: "tcp" } as const;
-  return config.tls === null
-    ? Deno.listen(address)
-    : Deno.listenTls({ ...address, ...config.tls });
+  return listenTcp({ hostname, port }, config.tls);
 }
 
 /** What the hub accepts connections from: a TCP or a TLS listener. */
@@ -141,6 +143,8 @@ export interface HubInternals {
   clientStats(
     id: number,
   ): { queued: number; footprint: number; written: number } | undefined;
+  /** The hub as `/hubz`, `/connz` and the console see it. */
+  monitor(): MonitorSource;
 }
 
 interface Internals extends HubInternals {
@@ -216,6 +220,8 @@ export class Hub implements AsyncDisposable {
   #accepting: Promise<void>;
   #shutdown: Promise<void> | null = null;
   #started = performance.now();
+  /** What `/hubz`, `/connz` and the console see; it keeps recent closes. */
+  #monitor: HubMonitor;
   /** Sessions waiting for their turn: see `#turn`. */
   #turns: Array<() => void> = [];
   #turnChannel = new MessageChannel();
@@ -259,6 +265,15 @@ export class Hub implements AsyncDisposable {
       log,
     };
     const shuttingDown = () => this.#shutdown !== null;
+    this.#monitor = new HubMonitor({
+      config,
+      addr: () => [this.addr, this.wsAddr],
+      sessions: () => this.#sessions,
+      metrics: () => this.metrics(),
+      draining: shuttingDown,
+      cluster,
+      log,
+    });
     this.#internals = {
       get shuttingDown() {
         return shuttingDown();
@@ -266,6 +281,7 @@ export class Hub implements AsyncDisposable {
       pool: this.#pool,
       log,
       clientStats: (id) => this.#clientStats(id),
+      monitor: () => this.#monitor.source,
       clusterHost: () => this.#clusterHost(),
     };
     this.#turnChannel.port1.onmessage = () => {
@@ -408,6 +424,7 @@ export class Hub implements AsyncDisposable {
     const reason = session.closeReason ?? CloseReason.ClientClosed;
     this.#counters.closed[reason]++;
     this.#counters.bytesOutClosed += session.queue.written;
+    this.#monitor.closed(session, reason);
     // Ordinary ends are routine; anything else is worth an operator's eye.
     const routine = reason === CloseReason.ClientClosed ||
       reason === CloseReason.ClientQuit ||
@@ -417,8 +434,8 @@ export class Hub implements AsyncDisposable {
       routine ? "debug" : "info",
       "close",
       detail === null
-        ? { id: session.id, reason }
-        : { id: session.id, reason, error: detail },
+        ? { id: session.id, remote: session.remote, reason }
+        : { id: session.id, remote: session.remote, reason, error: detail },
     );
   }
 

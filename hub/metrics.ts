@@ -30,6 +30,8 @@ export class HubCounters {
   bytesOutClosed = 0;
   /** Relays handled, both dialects. */
   relays = 0;
+  /** Relays answered with a receipt: RELAY_RECEIPTED, and every text relay. */
+  receipts = 0;
   /** Messages queued for receivers by relays. */
   deliveries = 0;
   /** Receiver ids named in relays that were not registered. */

@@ -22,15 +22,28 @@ export type { RecordView } from "./cluster/wire.ts";
 export { CloseReason } from "./close_reason.ts";
 export { HubCounters, type HubMetrics } from "./metrics.ts";
 export {
+  listenMetrics,
+  type ListenMetricsOptions,
   type MetricsOptions,
   type MetricsServer,
   serveMetrics,
 } from "./metrics_server.ts";
+export type {
+  ClientInfo,
+  ClosedClient,
+  ClusterState,
+  ListenAddress,
+  MonitorSource,
+  Transport,
+} from "./monitor/source.ts";
+export type { Connz } from "./monitor/connz.ts";
+export type { Hubz } from "./monitor/hubz.ts";
 export {
   escapeLabelValue,
   EXPOSITION_CONTENT_TYPE,
   formatFamily,
   formatMetrics,
+  formatProcessMetrics,
   type Sample,
 } from "./exposition.ts";
 export {

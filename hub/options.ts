@@ -242,7 +242,8 @@ export const HUB_OPTIONS = {
     kind: "integer",
     min: 0,
     max: 65535,
-    help: "serve `/metrics` (Prometheus) and `/healthz` over HTTP on this port",
+    help:
+      "serve the web console, `/hubz`, `/connz`, `/metrics` (Prometheus) and `/healthz` over HTTP on this port",
   },
   metricsHost: {
     flag: "metrics-host",
@@ -250,7 +251,7 @@ export const HUB_OPTIONS = {
     kind: "string",
     default: "127.0.0.1",
     needs: "metricsPort",
-    help: "address of the metrics endpoint",
+    help: "address of the monitoring endpoint",
   },
   logLevel: {
     flag: "log-level",

@@ -8,11 +8,11 @@
 import {
   ConfigError,
   type HubOptions,
+  listenMetrics,
   type LogLevel,
   type MetricsOptions,
   type MetricsServer,
   serve,
-  serveMetrics,
 } from "../../hub/mod.ts";
 import {
   formatDefault,
@@ -272,10 +272,26 @@ async function runHub(args: string[], sink: StderrSink): Promise<number> {
     console.log(HUB_USAGE);
     return 0;
   }
+  // The monitoring port is bound first: when it is taken, the hub never
+  // listens, and nobody is told it does.
+  let metrics: MetricsServer | null = null;
+  if (options.metrics !== null) {
+    try {
+      metrics = listenMetrics({ ...options.metrics, logger: options.logger! });
+    } catch (error) {
+      console.error(
+        `msghub hub: cannot start the metrics endpoint: ${
+          (error as Error).message
+        }`,
+      );
+      return 1;
+    }
+  }
   let hub;
   try {
     hub = await serve(options);
   } catch (error) {
+    await metrics?.shutdown();
     // serve() names a bad option by its field; here it was a flag.
     const reason = error instanceof ConfigError
       ? error.messageFor("flag")
@@ -283,20 +299,7 @@ async function runHub(args: string[], sink: StderrSink): Promise<number> {
     console.error(`msghub hub: cannot start: ${reason}`);
     return 1;
   }
-  let metrics: MetricsServer | null = null;
-  if (options.metrics !== null) {
-    try {
-      metrics = await serveMetrics(hub, options.metrics);
-    } catch (error) {
-      console.error(
-        `msghub hub: cannot start the metrics endpoint: ${
-          (error as Error).message
-        }`,
-      );
-      await hub.shutdown();
-      return 1;
-    }
-  }
+  metrics?.attach(hub);
   const stop = () => void hub.shutdown();
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);

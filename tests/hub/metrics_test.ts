@@ -117,13 +117,14 @@ Deno.test("metrics: a scrape after real traffic counts relays, deliveries, close
     "msghub_unknown_receivers_total": 1,
     "msghub_slow_consumers_total": 0,
     "msghub_sender_stalls_total": 0,
-    'msghub_connections_closed_total{reason="malformed frame"}': 1,
-    'msghub_connections_closed_total{reason="frame too large"}': 1,
-    'msghub_connections_closed_total{reason="client quit"}': 1,
-    'msghub_connections_closed_total{reason="slow consumer"}': 0,
-    'msghub_errors_total{code="1"}': 1,
-    'msghub_errors_total{code="2"}': 1,
-    'msghub_errors_total{code="7"}': 0,
+    "msghub_receipts_total": 2,
+    'msghub_connections_closed_total{reason="malformed_frame"}': 1,
+    'msghub_connections_closed_total{reason="frame_too_large"}': 1,
+    'msghub_connections_closed_total{reason="client_quit"}': 1,
+    'msghub_connections_closed_total{reason="slow_consumer"}': 0,
+    'msghub_errors_total{code="1",reason="malformed"}': 1,
+    'msghub_errors_total{code="2",reason="too_large"}': 1,
+    'msghub_errors_total{code="7",reason="unauthorized"}': 0,
   };
   for (const [key, value] of Object.entries(expected)) {
     assertEquals(samples.get(key), value, key);
@@ -141,9 +142,10 @@ Deno.test("metrics: a scrape after real traffic counts relays, deliveries, close
   }
   assert(samples.has("msghub_queued_bytes"));
   for (const reason of Object.values(CloseReason)) {
+    const name = reason.replaceAll(" ", "_");
     assert(
-      samples.has(`msghub_connections_closed_total{reason="${reason}"}`),
-      reason,
+      samples.has(`msghub_connections_closed_total{reason="${name}"}`),
+      name,
     );
   }
   // Every sample belongs to a family with HELP and TYPE; counters end in _total.
@@ -193,12 +195,12 @@ Deno.test("exposition: label values and help text are escaped, values spelled as
   );
 });
 
-Deno.test("exposition: a fresh hub has eighteen families, each once", async () => {
+Deno.test("exposition: a fresh hub has nineteen families, each once", async () => {
   await using hub = await serve({ port: 0 });
   const text = formatMetrics(hub.metrics());
   const names = [...text.matchAll(/^# TYPE (\S+)/gm)].map((m) => m[1]);
   assertEquals(new Set(names).size, names.length, "no family twice");
-  assertEquals(names.length, 18);
+  assertEquals(names.length, 19);
   assertStringIncludes(text, "\nmsghub_relays_total 0\n");
   assertStringIncludes(
     text,
@@ -270,6 +272,7 @@ Deno.test("hub --metrics-port: flags, and a port that is taken", async () => {
   ]);
   assertEquals(clash.code, 1);
   assertStringIncludes(clash.stderr, "cannot start the metrics endpoint");
+  assertStringIncludes(clash.stderr, `"127.0.0.1:${taken.addr.port}"`);
 });
 
 Deno.test("serveMetrics: a port that is taken rejects", async () => {
