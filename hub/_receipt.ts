@@ -8,7 +8,14 @@
  */
 import { readU32, readU64 } from "../protocol/mod.ts";
 import type { RemoteReceipt } from "./cluster/receipts.ts";
-import type { Peer } from "./_fanout.ts";
+
+/** What a reply still to come needs of the peer it goes to (a `Peer`). */
+export interface ReplyTarget {
+  /** Queues a reply now. */
+  send(bytes: Uint8Array): boolean;
+  /** Queues a reply still to come, in its place among the replies. */
+  later?(reply: Promise<Uint8Array>): void;
+}
 
 const TWO_32 = 0x1_0000_0000;
 
@@ -50,7 +57,7 @@ export async function settle(
 }
 
 /** Queues a reply still to come for `peer`, in order if it can keep one. */
-export function later(peer: Peer, reply: Promise<Uint8Array>): void {
+export function later(peer: ReplyTarget, reply: Promise<Uint8Array>): void {
   if (peer.later !== undefined) peer.later(reply);
   else reply.then((bytes) => peer.send(bytes));
 }
