@@ -24,6 +24,7 @@ import {
 } from "../protocol/mod.ts";
 import { CloseReason } from "./close_reason.ts";
 import { Outbox } from "./_outbox.ts";
+import { HeldReplies } from "./_held_replies.ts";
 import { Due, SessionClock } from "./_session_clock.ts";
 import type { Peer } from "./_fanout.ts";
 import { Dialect } from "./registry.ts";
@@ -124,6 +125,10 @@ export class Session implements Peer {
   #text: TextParser | null = null;
   #clock: SessionClock;
   #unyielded = 0;
+  /** Replies held behind a receipt that other hubs have yet to confirm. */
+  #held = new HeldReplies((bytes, text) => {
+    if (this.#state !== State.Closed) this.#out.send(bytes, text);
+  });
 
   /**
    * Made by the hub for each accepted connection;
@@ -401,7 +406,17 @@ export class Session implements Peer {
    */
   send(bytes: Uint8Array, text = true): boolean {
     if (this.#state !== State.Open) return false;
+    // Behind a receipt still to come: held, in order.
+    if (this.#held.holding) return (this.#held.hold(bytes, text), true);
     return this.#out.send(bytes, text);
+  }
+
+  /**
+   * Queues a reply still to come (a receipt that other hubs have yet to
+   * confirm): the replies after it wait behind it, in order.
+   */
+  later(reply: Promise<Uint8Array>): void {
+    if (this.#state === State.Open) this.#held.later(reply);
   }
 
   /**
@@ -464,7 +479,10 @@ export class Session implements Peer {
       framed: this.#framing !== null,
       counts: this,
       send: (bytes, text) => this.send(bytes, text),
-      sendRange: (bytes, start, end) => this.sendRange(bytes, start, end),
+      sendRange: (bytes, start, end) =>
+        this.#held.holding
+          ? this.send(bytes.subarray(start, end))
+          : this.sendRange(bytes, start, end),
       auth: (token) => this.#auth(token),
       fatal: (code) => this.#fatal(code),
       quit: () => this.#end(CloseReason.ClientQuit, undefined, WS_NORMAL),
@@ -508,6 +526,13 @@ export class Session implements Peer {
     this.#state = State.Closing;
     this.#reason = reason;
     this.#hub.registry.delete(this);
+    // Replies held behind a receipt go out first (at most the ack timeout).
+    this.#held.whenEmpty(() => this.#finish(reason, last, closeCode));
+  }
+
+  /** Flushes the backlog and `last`, then half-closes; see {@linkcode #end}. */
+  #finish(reason: CloseReason, last?: Uint8Array, closeCode?: number): void {
+    if (this.#state === State.Closed) return;
     this.#out.finish(last, closeCode);
     this.queue.drained().then(() => {
       this.#flushed = true;
