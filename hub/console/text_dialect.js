@@ -191,7 +191,9 @@ export function parseLine(line) {
         return {
           kind: "relayed",
           delivered: Number(match[1]),
-          unknown: match[2] === undefined ? [] : match[2].split(",").map(Number),
+          unknown: match[2] === undefined
+            ? []
+            : match[2].split(",").map(Number),
         };
       }
       break;

@@ -57,7 +57,7 @@ Deno.test("text dialect: replies to identity, list, relay and auth", () => {
 
 Deno.test("text dialect: error lines, other lines, CR and empty lines", () => {
   const { lines } = feed([
-    "error unknown command \"frob\"\r\n\nerror\nhello there\necho hi\nidentity x\n",
+    'error unknown command "frob"\r\n\nerror\nhello there\necho hi\nidentity x\n',
   ]);
   assertEquals(lines, [
     { kind: "error", message: 'unknown command "frob"' },
@@ -143,7 +143,10 @@ Deno.test("text dialect: a body that is not UTF-8 comes in a binary message", ()
     message(4, body),
     { kind: "list", ids: [4] },
   ]);
-  assertEquals(bodyText(lines[1] as { body: Uint8Array; text: null }), "4 bytes (binary)");
+  assertEquals(
+    bodyText(lines[1] as { body: Uint8Array; text: null }),
+    "4 bytes (binary)",
+  );
   // An ArrayBuffer, as a WebSocket with binaryType "arraybuffer" gives it.
   const copy = block.slice();
   assertEquals(feed([copy.buffer]).lines, [message(4, body)]);
@@ -167,7 +170,10 @@ Deno.test("text dialect: typed receiver lists", () => {
   assertEquals(parseIds("0"), '"0" is not a client id');
   assertEquals(parseIds("-1"), '"-1" is not a client id');
   assertEquals(parseIds("1.5"), '"1.5" is not a client id');
-  assertEquals(parseIds("99999999999999999999"), '"99999999999999999999" is not a client id');
+  assertEquals(
+    parseIds("99999999999999999999"),
+    '"99999999999999999999" is not a client id',
+  );
   const many = Array.from({ length: 256 }, (_, i) => i + 1).join(",");
   assertEquals(parseIds(many), "At most 255 receivers, not 256");
 });
