@@ -72,3 +72,13 @@ export {
 export { cpuModel, cpuTimeMs, parseStatusKiB } from "./proc.ts";
 export { median, ratio } from "./stats.ts";
 export type { Transport } from "./wire.ts";
+export {
+  type ConnectionsOptions,
+  type ConnectionsResult,
+  countFds,
+  type ListenCounters,
+  parseNetstat,
+  runConnections,
+  type ScaleServer,
+  type WaveResult,
+} from "./connections.ts";

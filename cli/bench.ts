@@ -43,6 +43,7 @@ import {
   UsageError,
 } from "../flags/mod.ts";
 import { usageLine } from "./usage.ts";
+import { CONNECTIONS_USAGE, connectionsCommand } from "./bench_connections.ts";
 
 /** The help text of `msghub bench`. */
 export const BENCH_USAGE = `Usage: msghub bench [options]
@@ -92,6 +93,7 @@ Options:
                      core's load too (with --pin)
   --json             print one JSON object instead of the summary; progress
                      goes to stderr
+${CONNECTIONS_USAGE}
   -h, --help         show this help
 
 Throughput counts delivered messages. Latency is measured on every message
@@ -268,6 +270,9 @@ function progressPrinter(json: boolean): {
  * ```
  */
 export async function benchCommand(args: string[]): Promise<number> {
+  if (args.some((arg) => /^--connections(=|$)/.test(arg))) {
+    return await connectionsCommand(args);
+  }
   let options: BenchOptions | null;
   try {
     options = benchOptions(args);

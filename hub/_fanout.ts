@@ -24,6 +24,9 @@ import { IDS_PER_EPOCH } from "./cluster/ids.ts";
 import type { ClusterLink } from "./cluster/link.ts";
 import type { RemoteHub } from "./cluster/view.ts";
 import type { RecordView } from "./cluster/wire.ts";
+import type { RemoteOutcome } from "./cluster/types.ts";
+import type { RemoteReceipt } from "./cluster/receipts.ts";
+import { later, readIds, readU64Number, settle } from "./_receipt.ts";
 import type { HubCounters } from "./metrics.ts";
 import { Dialect, type RegisteredClient, type Registry } from "./registry.ts";
 
@@ -65,10 +68,19 @@ export interface Peer extends RegisteredClient {
   ): boolean;
   /** Queues a reply (a receipt); false as for `sendRange`. */
   send(bytes: Uint8Array): boolean;
+  /**
+   * Queues a reply still to come (a receipt waiting for other hubs), in its
+   * place among the replies: the ones after it wait for it. Without it, the
+   * reply is sent whenever it comes.
+   */
+  later?(reply: Promise<Uint8Array>): void;
 }
 
 /** What the relay path needs of the cluster link. */
-export type FanoutCluster = Pick<ClusterLink, "view" | "forward">;
+export type FanoutCluster = Pick<
+  ClusterLink,
+  "view" | "forward" | "forwardReceipted"
+>;
 
 /** Options of {@linkcode Fanout}; the hub owns each of them. */
 export interface FanoutOptions {
@@ -132,6 +144,8 @@ export class Fanout {
   #cluster: FanoutCluster | null;
   /** Other hubs with receivers in the relay being handled. */
   #remotes: RemoteHub[] = [];
+  /** What other hubs will confirm of the receipted relay being handled. */
+  #confirms: Promise<RemoteReceipt>[] = [];
   /** Numbers relays, so a receiver named twice is found at once. */
   #stamp = 0;
   /** The receivers of the relay being handled; reused to spare allocations. */
@@ -247,8 +261,17 @@ export class Fanout {
       this.#counters.relays++;
       return;
     }
-    const forwarded = this.#forward(sender.id, source, bodyStart, end);
+    const forwarded = this.#forward(
+      sender.id,
+      source,
+      bodyStart,
+      end,
+      receipted,
+    );
     // Every id is read before an owned buffer's ids are overwritten by the frame.
+    const named = this.#confirms.length > 0
+      ? readIds(source, start + 1, bodyStart)
+      : null;
     const delivered = this.#deliver(
       sender.id,
       sender,
@@ -259,9 +282,25 @@ export class Fanout {
     );
     this.#counters.relays++;
     this.#counters.deliveries += delivered;
-    if (receipted) {
+    if (!receipted) return;
+    if (named === null) {
       sender.send(encodeReceipt(delivered + forwarded, unknown ?? []));
+      return;
     }
+    const receipt = settle(
+      named,
+      delivered,
+      unknown ?? [],
+      this.#takeConfirms(),
+    );
+    later(sender, receipt.then((r) => encodeReceipt(r.delivered, r.unknown)));
+  }
+
+  /** The confirmations of the relay just forwarded, handed over. */
+  #takeConfirms(): Promise<RemoteReceipt>[] {
+    const confirms = this.#confirms;
+    this.#confirms = [];
+    return confirms;
   }
 
   /**
@@ -336,7 +375,11 @@ export class Fanout {
     sender: Peer,
     ids: readonly bigint[],
     body: Uint8Array,
-  ): { delivered: number; unknown: bigint[] } {
+  ): {
+    delivered: number;
+    unknown: bigint[];
+    remote?: Promise<{ delivered: number; unknown: bigint[] }>;
+  } {
     this.flush();
     const stamp = ++this.#stamp;
     const targets = this.#targets;
@@ -361,7 +404,7 @@ export class Fanout {
         targets.push(target);
       }
     }
-    const forwarded = this.#forward(sender.id, body, 0, body.length);
+    const forwarded = this.#forward(sender.id, body, 0, body.length, true);
     // Lay the body out as an owned relay frame, with room for the DELIVER head.
     const frame = new Uint8Array(HEADER_SIZE + 8 + body.length);
     frame.set(body, HEADER_SIZE + 8);
@@ -375,15 +418,29 @@ export class Fanout {
     );
     this.#counters.relays++;
     this.#counters.deliveries += delivered;
-    return { delivered: delivered + forwarded, unknown };
+    if (this.#confirms.length === 0) {
+      return { delivered: delivered + forwarded, unknown };
+    }
+    // What the other hubs confirm comes later: the reply waits for it.
+    return {
+      delivered,
+      unknown,
+      remote: settle(ids, delivered, unknown, this.#takeConfirms()),
+    };
   }
 
   /**
    * Delivers a relay that another hub of the cluster sent on: `record` tells
    * where its sender, receiver ids and body are in `source`. Receivers that
-   * left meanwhile are counted and skipped.
+   * left meanwhile are counted and skipped; `outcome`, when given, is told
+   * how many it was queued for and which ids are not registered here.
    */
-  relayRemote(source: Uint8Array, record: RecordView, owned: boolean): void {
+  relayRemote(
+    source: Uint8Array,
+    record: RecordView,
+    owned: boolean,
+    outcome?: RemoteOutcome,
+  ): void {
     // Runs end with the read that made them; this is a task of its own.
     this.flush();
     const stamp = ++this.#stamp;
@@ -396,12 +453,13 @@ export class Fanout {
         : undefined;
       if (target === undefined) {
         this.#counters.unknownReceivers++;
+        outcome?.unknown.push(readU64Number(source, offset));
       } else if (target.stamp !== stamp) {
         target.stamp = stamp;
         targets.push(target);
       }
     }
-    this.#counters.deliveries += this.#deliver(
+    const delivered = this.#deliver(
       record.sender,
       null,
       source,
@@ -409,6 +467,8 @@ export class Fanout {
       record.end,
       owned,
     );
+    this.#counters.deliveries += delivered;
+    if (outcome !== undefined) outcome.delivered = delivered;
   }
 
   /**
@@ -430,20 +490,37 @@ export class Fanout {
 
   /**
    * Sends the relay on to each other hub with receivers in it, once per hub.
-   * Returns how many receivers that covers.
+   * Returns how many receivers that covers; for a `receipted` relay none
+   * yet: each hub's confirmation waits in #confirms.
    */
   #forward(
     sender: number,
     body: Uint8Array,
     bodyStart: number,
     end: number,
+    receipted: boolean,
   ): number {
     const remotes = this.#remotes;
     if (remotes.length === 0) return 0;
     let forwarded = 0;
+    const cluster = this.#cluster!;
     for (const hub of remotes) {
-      this.#cluster!.forward(hub, sender, hub.scratch, body, bodyStart, end);
-      forwarded += hub.scratch.length;
+      if (receipted) {
+        // Counted once that hub confirms it queued them: see #confirms.
+        this.#confirms.push(
+          cluster.forwardReceipted(
+            hub,
+            sender,
+            hub.scratch,
+            body,
+            bodyStart,
+            end,
+          ),
+        );
+      } else {
+        cluster.forward(hub, sender, hub.scratch, body, bodyStart, end);
+        forwarded += hub.scratch.length;
+      }
     }
     remotes.length = 0;
     return forwarded;

@@ -24,6 +24,7 @@ import {
 } from "../protocol/mod.ts";
 import { CloseReason } from "./close_reason.ts";
 import { Outbox } from "./_outbox.ts";
+import { HeldReplies } from "./_held_replies.ts";
 import { Due, SessionClock } from "./_session_clock.ts";
 import type { Peer } from "./_fanout.ts";
 import { Dialect } from "./registry.ts";
@@ -54,6 +55,11 @@ type State = typeof State[keyof typeof State];
  * small again.
  */
 const READ_MIN = 4 * 1024;
+/**
+ * The first read buffer: most of what an idle client ever sends (a request,
+ * a login) fits, and it doubles like any other once a read fills it.
+ */
+const READ_FIRST = 512;
 const READ_MAX = 256 * 1024;
 /** Bytes a session may read in a row before it lets other sessions read. */
 const FAIR_SHARE = 256 * 1024;
@@ -119,6 +125,10 @@ export class Session implements Peer {
   #text: TextParser | null = null;
   #clock: SessionClock;
   #unyielded = 0;
+  /** Replies held behind a receipt that other hubs have yet to confirm. */
+  #held = new HeldReplies((bytes, text) => {
+    if (this.#state !== State.Closed) this.#out.send(bytes, text);
+  });
 
   /**
    * Made by the hub for each accepted connection;
@@ -205,7 +215,7 @@ export class Session implements Peer {
 
   /** Reads until the connection ends. Never rejects. */
   async run(): Promise<void> {
-    let buf = new Uint8Array(READ_MIN);
+    let buf = new Uint8Array(READ_FIRST);
     try {
       if (this.#conn.handshake !== undefined) await this.#handshake();
       while (this.#state !== State.Closed) {
@@ -396,7 +406,17 @@ export class Session implements Peer {
    */
   send(bytes: Uint8Array, text = true): boolean {
     if (this.#state !== State.Open) return false;
+    // Behind a receipt still to come: held, in order.
+    if (this.#held.holding) return (this.#held.hold(bytes, text), true);
     return this.#out.send(bytes, text);
+  }
+
+  /**
+   * Queues a reply still to come (a receipt that other hubs have yet to
+   * confirm): the replies after it wait behind it, in order.
+   */
+  later(reply: Promise<Uint8Array>): void {
+    if (this.#state === State.Open) this.#held.later(reply);
   }
 
   /**
@@ -459,7 +479,10 @@ export class Session implements Peer {
       framed: this.#framing !== null,
       counts: this,
       send: (bytes, text) => this.send(bytes, text),
-      sendRange: (bytes, start, end) => this.sendRange(bytes, start, end),
+      sendRange: (bytes, start, end) =>
+        this.#held.holding
+          ? this.send(bytes.subarray(start, end))
+          : this.sendRange(bytes, start, end),
       auth: (token) => this.#auth(token),
       fatal: (code) => this.#fatal(code),
       quit: () => this.#end(CloseReason.ClientQuit, undefined, WS_NORMAL),
@@ -503,6 +526,13 @@ export class Session implements Peer {
     this.#state = State.Closing;
     this.#reason = reason;
     this.#hub.registry.delete(this);
+    // Replies held behind a receipt go out first (at most the ack timeout).
+    this.#held.whenEmpty(() => this.#finish(reason, last, closeCode));
+  }
+
+  /** Flushes the backlog and `last`, then half-closes; see {@linkcode #end}. */
+  #finish(reason: CloseReason, last?: Uint8Array, closeCode?: number): void {
+    if (this.#state === State.Closed) return;
     this.#out.finish(last, closeCode);
     this.queue.drained().then(() => {
       this.#flushed = true;

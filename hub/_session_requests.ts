@@ -151,12 +151,21 @@ export function handleCommand(r: Requester, command: TextCommand): void {
       return;
     case "relay": {
       r.host.counters.receipts++;
-      const { delivered, unknown } = r.host.fanout.relayText(
+      const { delivered, unknown, remote } = r.host.fanout.relayText(
         r.peer,
         command.ids,
         command.body,
       );
-      return line(r, formatRelayed(delivered, unknown));
+      if (remote === undefined) {
+        return line(r, formatRelayed(delivered, unknown));
+      }
+      // Other hubs have yet to confirm: the line waits for them, in order.
+      const reply = remote.then((receipt) =>
+        encoder.encode(formatRelayed(receipt.delivered, receipt.unknown) + "\n")
+      );
+      if (r.peer.later !== undefined) return r.peer.later(reply);
+      reply.then((bytes) => r.send(bytes));
+      return;
     }
     case "error":
       return line(r, `error ${command.message}`);

@@ -72,6 +72,12 @@ export interface HubClusterOptions {
   heartbeat?: number;
   /** Milliseconds of silence after which a hub is taken for dead (`HUB_OPTIONS.clusterDeadAfter`). */
   deadAfter?: number;
+  /** Milliseconds a starting hub retries NATS before it gives up (`HUB_OPTIONS.clusterStartTimeout`). */
+  startTimeout?: number;
+  /** Replicas of the numbering stream a hub creates (`HUB_OPTIONS.clusterReplicas`). */
+  replicas?: number;
+  /** Milliseconds a receipt waits for another hub's confirmation (`HUB_OPTIONS.clusterAckTimeout`). */
+  ackTimeout?: number;
 }
 
 /**
@@ -251,7 +257,15 @@ function clusterOptions(
     cluster.deadAfter,
     2 * heartbeatMs,
   );
-  return { servers, name, heartbeatMs, deadAfterMs };
+  return {
+    servers,
+    name,
+    heartbeatMs,
+    deadAfterMs,
+    startTimeoutMs: checkOption("clusterStartTimeout", cluster.startTimeout),
+    replicas: checkOption("clusterReplicas", cluster.replicas),
+    ackTimeoutMs: checkOption("clusterAckTimeout", cluster.ackTimeout),
+  };
 }
 
 /**

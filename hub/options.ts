@@ -312,6 +312,42 @@ export const HUB_OPTIONS = {
     help:
       "silence after which the other hubs forget a hub's clients; at least twice `--cluster-heartbeat`",
   },
+  clusterStartTimeout: {
+    flag: "cluster-start-timeout",
+    arg: "TIME",
+    field: "cluster.startTimeout",
+    kind: "duration",
+    min: 1,
+    max: HOUR,
+    default: 60_000,
+    needs: "cluster",
+    help:
+      "how long a starting hub retries NATS and JetStream (down, or electing a leader) before it gives up",
+  },
+  clusterReplicas: {
+    flag: "cluster-replicas",
+    arg: "N",
+    field: "cluster.replicas",
+    kind: "integer",
+    min: 1,
+    max: 5,
+    default: 1,
+    needs: "cluster",
+    help:
+      "replicas of the hub-numbering stream when a hub creates it; `3` on a 3-node NATS cluster keeps numbering through the loss of a node",
+  },
+  clusterAckTimeout: {
+    flag: "cluster-ack-timeout",
+    arg: "TIME",
+    field: "cluster.ackTimeout",
+    kind: "duration",
+    min: 10,
+    max: 60_000,
+    default: 1_000,
+    needs: "cluster",
+    help:
+      "how long a receipt waits for another hub to confirm it queued a relay; unconfirmed receivers are reported unknown",
+  },
 } as const satisfies Record<string, OptionSpec>;
 
 /** The key of a row of {@linkcode HUB_OPTIONS}. */

@@ -33,6 +33,9 @@ import {
 import { PresenceExchange } from "./presence.ts";
 import { RelayIn } from "./relay_in.ts";
 import { RelayOut } from "./relay_out.ts";
+import { retryStart } from "./start.ts";
+import { AckOutbox, Receipts, type RemoteReceipt } from "./receipts.ts";
+import { decodeAcks } from "./wire.ts";
 import { type StatusTarget, watchStatus } from "./status.ts";
 import {
   type ClusterConnection,
@@ -53,24 +56,38 @@ export {
   type ClusterOptions,
 } from "./types.ts";
 
+/** A JetStream call waits at most this long for its answer. */
+const JS_TIMEOUT_MS = 5_000;
+
 /**
- * Connects to NATS, takes a hub number and joins the cluster. Rejects with
- * {@linkcode ClusterError} when NATS cannot be reached or has no JetStream.
+ * Connects to NATS, takes a hub number and joins the cluster. NATS that is
+ * down, or JetStream without a leader, is waited for (see `start.ts`) up to
+ * `startTimeoutMs`; then, or at once for NATS without JetStream, it rejects
+ * with {@linkcode ClusterError}.
  */
 export async function joinCluster(
   options: ClusterOptions,
   log: ClusterLog,
 ): Promise<ClusterLink> {
+  const timeoutMs = options.startTimeoutMs ?? 60_000;
+  const started = performance.now();
   let nc: NatsConnection;
   try {
-    nc = await connect({
-      servers: options.servers,
-      name: `msghub hub (cluster ${options.name})`,
-      maxReconnectAttempts: -1,
-      reconnectTimeWait: 250,
-      pingInterval: Math.max(500, options.heartbeatMs * 2),
-      maxPingOut: 3,
-      timeout: 5_000,
+    nc = await retryStart((left) =>
+      connect({
+        servers: options.servers,
+        name: `msghub hub (cluster ${options.name})`,
+        maxReconnectAttempts: -1,
+        reconnectTimeWait: 250,
+        pingInterval: Math.max(500, options.heartbeatMs * 2),
+        maxPingOut: 3,
+        timeout: Math.min(5_000, left),
+      }), {
+      what: "connect to NATS",
+      timeoutMs,
+      log,
+      // A refused login does not mend by waiting.
+      fatal: (error) => error instanceof Error && /authori/i.test(error.name),
     });
   } catch (error) {
     throw new ClusterError(
@@ -81,10 +98,24 @@ export async function joinCluster(
     );
   }
   try {
-    const numbers = await hubNumbers(await streamApi(nc), options.name);
-    // The epochs of the hubs running now, from their heartbeats.
-    const running = await epochsInUse(nc, options);
-    const epoch = await takeNumber(numbers, running, log);
+    const { numbers, epoch } = await retryStart(async (left) => {
+      const api = await streamApi(nc, Math.min(JS_TIMEOUT_MS, left));
+      const numbers = await hubNumbers(
+        api,
+        options.name,
+        options.replicas ?? 1,
+        log,
+      );
+      // The epochs of the hubs running now, from their heartbeats.
+      const running = await epochsInUse(nc, options);
+      return { numbers, epoch: await takeNumber(numbers, running, log) };
+    }, {
+      what: "take a hub number from NATS",
+      timeoutMs: Math.max(1, timeoutMs - (performance.now() - started)),
+      log,
+      // A call left hanging by a server going away is given up and retried.
+      attemptMs: 3 * JS_TIMEOUT_MS,
+    });
     const link: ClusterLink = new ClusterLink(
       nc,
       epoch,
@@ -103,19 +134,28 @@ export async function joinCluster(
   }
 }
 
-/** The JetStream calls numbering makes; `null` for a server without JetStream. */
-async function streamApi(nc: NatsConnection): Promise<StreamApi | null> {
+/**
+ * The JetStream calls numbering makes, each waiting at most `timeout` ms;
+ * `null` for a server without JetStream.
+ */
+async function streamApi(
+  nc: NatsConnection,
+  timeout: number,
+): Promise<StreamApi | null> {
   if (nc.info?.jetstream !== true) return null;
-  const jsm = await jetstreamManager(nc);
-  const js = jetstream(nc);
+  const jsm = await jetstreamManager(nc, { timeout });
+  const js = jetstream(nc, { timeout });
   return {
-    info: (name) => jsm.streams.info(name),
-    add: (name, subject) =>
+    info: async (name) => ({
+      replicas: (await jsm.streams.info(name)).config.num_replicas,
+    }),
+    add: (name, subject, replicas) =>
       jsm.streams.add({
         name,
         subjects: [subject],
         max_msgs: 1,
         storage: StorageType.File,
+        num_replicas: replicas,
       }),
     purge: (name, seq) => jsm.streams.purge(name, { seq }),
     publish: async (subject, data) => (await js.publish(subject, data)).seq,
@@ -136,6 +176,11 @@ export class ClusterLink {
   readonly #c = zeroCounters();
   readonly #presence: PresenceExchange;
   readonly #out: RelayOut;
+  readonly #ackPrefix: string;
+  /** Receipted relays waiting for other hubs' acks. */
+  readonly #receipts: Receipts;
+  /** Acks this hub owes others. */
+  readonly #acks: AckOutbox;
   /** Made by start(), once there is a hub to deliver to. */
   #in: RelayIn | null = null;
   #subs: { unsubscribe(): void }[] = [];
@@ -171,6 +216,9 @@ export class ClusterLink {
     );
     this.#presenceSubject = `msghub.${options.name}.presence`;
     this.#relayPrefix = `msghub.${options.name}.relay.`;
+    this.#ackPrefix = `msghub.${options.name}.ack.`;
+    this.#receipts = new Receipts(options.ackTimeoutMs ?? 1_000);
+    this.#acks = new AckOutbox(epoch, this.#ackPrefix, this.#publish);
     this.#out = new RelayOut({
       number: epoch,
       prefix: this.#relayPrefix,
@@ -192,6 +240,7 @@ export class ClusterLink {
       hubGone: (hub) => {
         this.#out.forget(hub);
         this.#in?.forget(hub);
+        this.#receipts.forget(hub);
       },
     });
     this.view = this.#presence.view;
@@ -212,6 +261,7 @@ export class ClusterLink {
       hubs: this.view.hubs,
       counters: this.#c,
       malformed: this.#malformed,
+      acks: this.#acks,
     });
     this.#in = relays;
     const presence = this.#presence;
@@ -230,6 +280,11 @@ export class ClusterLink {
       this.#nc.subscribe(this.#relayPrefix + this.number, {
         callback: (error, msg) => {
           if (error === null) relays.receive(msg.data);
+        },
+      }),
+      this.#nc.subscribe(this.#ackPrefix + this.number, {
+        callback: (error, msg) => {
+          if (error === null) this.#receiveAcks(msg.data);
         },
       }),
     );
@@ -282,6 +337,35 @@ export class ClusterLink {
     this.#out.forward(remote, sender, ids, body, bodyStart, bodyEnd);
   }
 
+  /**
+   * Queues a receipted relay, as {@linkcode forward} does, and resolves with
+   * what `remote` confirms of `ids`: those it queued the message for, and
+   * those it does not have. Receivers it does not confirm within the ack
+   * timeout, or that go out of reach meanwhile, are unknown.
+   */
+  forwardReceipted(
+    remote: RemoteHub,
+    sender: number,
+    ids: readonly number[],
+    body: Uint8Array,
+    bodyStart: number,
+    bodyEnd: number,
+  ): Promise<RemoteReceipt> {
+    const { ack, promise } = this.#receipts.expect(remote.number, ids);
+    this.#out.forward(remote, sender, ids, body, bodyStart, bodyEnd, ack);
+    return promise;
+  }
+
+  #receiveAcks(data: Uint8Array): void {
+    let message;
+    try {
+      message = decodeAcks(data);
+    } catch (error) {
+      return this.#malformed("ack", error);
+    }
+    for (const ack of message.acks) this.#receipts.confirm(message.hub, ack);
+  }
+
   /** The link's counters and gauges. */
   metrics(): ClusterMetrics {
     return {
@@ -297,6 +381,7 @@ export class ClusterLink {
   leave(): void {
     if (this.#presence.gone) return;
     this.#out.flushAll();
+    this.#acks.flush();
     this.#presence.bye();
   }
 
@@ -307,6 +392,7 @@ export class ClusterLink {
     this.#closed = true;
     this.#presence.stop();
     this.view.clear();
+    this.#receipts.failAll();
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([
       this.#nc.drain().catch(() => {}),
@@ -358,7 +444,15 @@ export class ClusterLink {
       },
       counters: this.#c,
       log: this.#log,
-      view: this.view,
+      view: {
+        hubs: this.view.hubs,
+        clients: this.view.clients,
+        // Out of reach of the other hubs: no ack can come now.
+        clear: () => {
+          this.view.clear();
+          this.#receipts.failAll();
+        },
+      },
       resize: () => this.#out.resize(this.#maxPayload()),
       hello: () => this.#presence.hello(),
     };

@@ -109,10 +109,16 @@ export async function epochsInUse(
  * rules here run without NATS in tests (`link.ts` adapts the NATS client).
  */
 export interface StreamApi {
-  /** Resolves when stream `name` exists; rejects when it does not. */
-  info(name: string): Promise<unknown>;
-  /** Makes a stream of file storage on `subject` that keeps one message. */
-  add(name: string, subject: string): Promise<unknown>;
+  /**
+   * Resolves when stream `name` exists, with its replicas when known;
+   * rejects when it does not.
+   */
+  info(name: string): Promise<{ replicas?: number }>;
+  /**
+   * Makes a stream of file storage on `subject` that keeps one message, with
+   * `replicas` copies on as many NATS servers.
+   */
+  add(name: string, subject: string, replicas: number): Promise<unknown>;
   /** Purges stream `name` up to sequence `seq`, exclusive. */
   purge(name: string, seq: number): Promise<unknown>;
   /** Publishes `data` on `subject`; resolves with its stream sequence. */
@@ -122,13 +128,17 @@ export interface StreamApi {
 /**
  * Makes sure the stream that numbers the hubs of cluster `name` exists and
  * returns its count: each number is the sequence JetStream gives a message
- * on it (file storage keeps the count across NATS restarts). `api` is `null`
+ * on it (file storage keeps the count across NATS restarts). A stream made
+ * here has `replicas` copies; one already there is used as it is (a
+ * different count is logged). `api` is `null`
  * when the server has no JetStream: that rejects with
  * {@linkcode ClusterError}.
  */
 export async function hubNumbers(
   api: StreamApi | null,
   name: string,
+  replicas = 1,
+  log: ClusterLog = () => {},
 ): Promise<HubNumbers> {
   if (api === null) {
     throw new ClusterError(
@@ -137,17 +147,30 @@ export async function hubNumbers(
   }
   const stream = `MSGHUB_${name}_HUBS`;
   const subject = `msghub.${name}.hubs`;
+  let found: { replicas?: number } | null = null;
   try {
-    await api.info(stream);
+    found = await api.info(stream);
   } catch {
     try {
-      await api.add(stream, subject);
+      await api.add(stream, subject, replicas);
     } catch (error) {
       // Another hub may have made it meanwhile.
       await api.info(stream).catch(() => {
         throw error;
       });
     }
+  }
+  if (found?.replicas !== undefined && found.replicas !== replicas) {
+    // An operator may have made it by hand: it is used as it is.
+    log(
+      "warn",
+      "the hub-numbering stream has other replicas; using it as it is",
+      {
+        stream,
+        replicas: found.replicas,
+        asked: replicas,
+      },
+    );
   }
   return {
     take: () => api.publish(subject, new TextEncoder().encode("hub")),

@@ -32,7 +32,13 @@
  *
  * @module
  */
-import type { ClusterCounters, ClusterHost, Malformed } from "./types.ts";
+import type {
+  ClusterCounters,
+  ClusterHost,
+  Malformed,
+  RemoteOutcome,
+} from "./types.ts";
+import type { AckOutbox } from "./receipts.ts";
 import type { RemoteHub } from "./view.ts";
 import { Batch, BATCH_HEAD, readRecord, type RecordView } from "./wire.ts";
 
@@ -61,6 +67,8 @@ export interface RelayInOptions {
   counters: ClusterCounters;
   /** Told of every malformed message. */
   malformed: Malformed;
+  /** Where acks go, for records that ask for one; none: not answered. */
+  acks?: AckOutbox | null;
 }
 
 /** The inboxes of relays from other hubs. */
@@ -71,7 +79,17 @@ export class RelayIn {
   readonly #malformed: Malformed;
   #in = new Map<number, Inbox>();
   /** Reused for every record read: the hub uses it before the next. */
-  #record: RecordView = { sender: 0, idsStart: 0, n: 0, bodyStart: 0, end: 0 };
+  #record: RecordView = {
+    sender: 0,
+    idsStart: 0,
+    n: 0,
+    bodyStart: 0,
+    end: 0,
+    ack: 0,
+  };
+  /** Reused for every record that asks for an ack. */
+  #outcome: RemoteOutcome = { delivered: 0, unknown: [] };
+  readonly #acks: AckOutbox | null;
 
   /**
    * Makes the part; nothing is sent or read until it is used.
@@ -83,6 +101,7 @@ export class RelayIn {
     this.#hubs = options.hubs;
     this.#c = options.counters;
     this.#malformed = options.malformed;
+    this.#acks = options.acks ?? null;
   }
 
   /** Hubs whose relays are being tracked now. */
@@ -132,7 +151,7 @@ export class RelayIn {
         case Batch.Whole:
           inbox.partial = null;
           for (let at = BATCH_HEAD; at < data.length;) {
-            at = this.#deliver(data, at, data.length, false);
+            at = this.#deliver(source, data, at, data.length, false);
           }
           return;
         case Batch.First: {
@@ -161,7 +180,7 @@ export class RelayIn {
           if (flag === Batch.Part) return;
           inbox.partial = null;
           if (inbox.filled !== partial.length) return this.#malformed("relay");
-          this.#deliver(partial, 0, partial.length, true);
+          this.#deliver(source, partial, 0, partial.length, true);
           return;
         }
         default:
@@ -173,11 +192,12 @@ export class RelayIn {
   }
 
   /**
-   * Delivers the record at `bytes[at..end)`: with its length field first, or
-   * `whole`, a reassembled record without one in a buffer of our own.
-   * Returns the offset after it.
+   * Delivers the record from hub `source` at `bytes[at..end)`: with its
+   * length field first, or `whole`, a reassembled record without one in a
+   * buffer of our own; acks it when it asks. Returns the offset after it.
    */
   #deliver(
+    source: number,
     bytes: Uint8Array,
     at: number,
     end: number,
@@ -185,7 +205,21 @@ export class RelayIn {
   ): number {
     const record = readRecord(bytes, at, end, whole, this.#record);
     this.#c.relaysIn++;
-    this.#host.deliverRemote(bytes, record, whole);
-    return record.end;
+    if (record.ack === 0 || this.#acks === null) {
+      this.#host.deliverRemote(bytes, record, whole);
+      return record.end;
+    }
+    const ack = record.ack;
+    const recordEnd = record.end;
+    const outcome = this.#outcome;
+    outcome.delivered = 0;
+    outcome.unknown = [];
+    this.#host.deliverRemote(bytes, record, whole, outcome);
+    this.#acks.add(source, {
+      ack,
+      delivered: outcome.delivered,
+      unknown: outcome.unknown,
+    });
+    return recordEnd;
   }
 }

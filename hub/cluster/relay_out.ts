@@ -111,8 +111,9 @@ export class RelayOut {
 
   /**
    * Queues the relay from `sender` to `ids` (all on `remote`) with the body
-   * `body[bodyStart..bodyEnd)`. Relays for one hub leave together, in order,
-   * at the end of the current task.
+   * `body[bodyStart..bodyEnd)`, asking for ack number `ack` unless 0.
+   * Relays for one hub leave together, in order, at the end of the current
+   * task.
    */
   forward(
     remote: RemoteHub,
@@ -121,6 +122,7 @@ export class RelayOut {
     body: Uint8Array,
     bodyStart: number,
     bodyEnd: number,
+    ack = 0,
   ): void {
     this.#c.relaysOut++;
     let box = this.#out.get(remote.number);
@@ -128,10 +130,10 @@ export class RelayOut {
       box = new Outbox(this.#prefix + remote.number);
       this.#out.set(remote.number, box);
     }
-    const size = recordSize(ids.length, bodyEnd - bodyStart);
+    const size = recordSize(ids.length, bodyEnd - bodyStart, ack !== 0);
     if (size - 4 > this.#room) {
       this.#flushBox(box);
-      this.#sendParts(box, sender, ids, body, bodyStart, bodyEnd);
+      this.#sendParts(box, sender, ids, body, bodyStart, bodyEnd, ack);
       return;
     }
     if (box.bytes !== null && box.length + size > box.bytes.length) {
@@ -149,6 +151,7 @@ export class RelayOut {
       body,
       bodyStart,
       bodyEnd,
+      ack,
     );
     if (!box.scheduled) {
       box.scheduled = true;
@@ -184,9 +187,12 @@ export class RelayOut {
     body: Uint8Array,
     bodyStart: number,
     bodyEnd: number,
+    ack: number,
   ): void {
-    const record = new Uint8Array(recordSize(ids.length, bodyEnd - bodyStart));
-    writeRecord(record, 0, sender, ids, body, bodyStart, bodyEnd);
+    const record = new Uint8Array(
+      recordSize(ids.length, bodyEnd - bodyStart, ack !== 0),
+    );
+    writeRecord(record, 0, sender, ids, body, bodyStart, bodyEnd, ack);
     const room = this.#room;
     for (let at = 4; at < record.length; at += room) {
       const end = Math.min(record.length, at + room);

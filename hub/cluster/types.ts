@@ -31,6 +31,18 @@ export interface ClusterOptions {
   heartbeatMs: number;
   /** Milliseconds of silence after which a hub is taken for dead. */
   deadAfterMs: number;
+  /**
+   * Milliseconds a starting hub keeps retrying NATS and JetStream before it
+   * gives up; default 60 s.
+   */
+  startTimeoutMs?: number;
+  /** Replicas of the numbering stream, when this hub creates it; default 1. */
+  replicas?: number;
+  /**
+   * Milliseconds a receipted relay waits for another hub to confirm it queued
+   * the message; default 1 s.
+   */
+  ackTimeoutMs?: number;
 }
 
 /** How the cluster code logs: the hub's logger, or a test's recorder. */
@@ -46,12 +58,28 @@ export interface ClusterHost {
   localIds(): Iterable<number>;
   /** How many clients are registered on the hub. */
   localCount(): number;
-  /** Delivers a relay from another hub to local receivers. */
-  deliverRemote(source: Uint8Array, record: RecordView, owned: boolean): void;
+  /**
+   * Delivers a relay from another hub to local receivers; with `outcome`,
+   * tells there what it did (for the ack the other hub waits for).
+   */
+  deliverRemote(
+    source: Uint8Array,
+    record: RecordView,
+    owned: boolean,
+    outcome?: RemoteOutcome,
+  ): void;
   /** The remote clients changed: cached lists are stale. */
   presenceChanged(): void;
   /** Logs an event. */
   log: ClusterLog;
+}
+
+/** What delivering one relay from another hub did; filled by the hub. */
+export interface RemoteOutcome {
+  /** Receivers the message was queued for. */
+  delivered: number;
+  /** Receivers not registered here (appended to). */
+  unknown: number[];
 }
 
 /**

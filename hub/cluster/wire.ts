@@ -259,9 +259,15 @@ export type BatchFlag = typeof Batch[keyof typeof Batch];
 /**
  * Bytes of a record, its length field included, for a relay to `n` receivers
  * with a body of `bodyLength`: u32 length, u64 sender, u8 n, n u64 ids, body.
+ * A record that asks for an ack (`acked`) has five bytes more: in place of
+ * n, a 0, the u32 ack number, then n.
  */
-export function recordSize(n: number, bodyLength: number): number {
-  return 4 + 8 + 1 + 8 * n + bodyLength;
+export function recordSize(
+  n: number,
+  bodyLength: number,
+  acked = false,
+): number {
+  return 4 + 8 + 1 + (acked ? 5 : 0) + 8 * n + bodyLength;
 }
 
 /** Writes a batch head into `bytes[0..BATCH_HEAD)`. */
@@ -279,8 +285,9 @@ export function writeBatchHead(
 
 /**
  * Writes one record at `bytes[at..)`: the relay from `sender` to `ids` with
- * the body `body[bodyStart..bodyEnd)`. Returns the offset after it. (Byte
- * by byte rather than through a DataView: this runs once per relay.)
+ * the body `body[bodyStart..bodyEnd)`, asking for ack number `ack` unless it
+ * is 0. Returns the offset after it. (Byte by byte rather than through a
+ * DataView: this runs once per relay.)
  */
 export function writeRecord(
   bytes: Uint8Array,
@@ -290,13 +297,19 @@ export function writeRecord(
   body: Uint8Array,
   bodyStart: number,
   bodyEnd: number,
+  ack = 0,
 ): number {
   const bodyLength = bodyEnd - bodyStart;
-  const size = recordSize(ids.length, bodyLength);
+  const size = recordSize(ids.length, bodyLength, ack !== 0);
   writeU32(bytes, at, size - 4);
   writeU64(bytes, at + 4, sender);
-  bytes[at + 12] = ids.length;
-  let offset = at + 13;
+  let offset = at + 12;
+  if (ack !== 0) {
+    bytes[offset] = 0;
+    writeU32(bytes, offset + 1, ack);
+    offset += 5;
+  }
+  bytes[offset++] = ids.length;
   for (let i = 0; i < ids.length; i++) {
     writeU64(bytes, offset, ids[i]!);
     offset += 8;
@@ -323,6 +336,8 @@ export interface RecordView {
   bodyStart: number;
   /** Offset after the body. */
   end: number;
+  /** The ack number the sending hub waits for; 0 for none. */
+  ack: number;
 }
 
 /**
@@ -336,7 +351,14 @@ export function readRecord(
   at: number,
   end: number,
   bare = false,
-  into: RecordView = { sender: 0, idsStart: 0, n: 0, bodyStart: 0, end: 0 },
+  into: RecordView = {
+    sender: 0,
+    idsStart: 0,
+    n: 0,
+    bodyStart: 0,
+    end: 0,
+    ack: 0,
+  },
 ): RecordView {
   let start = at;
   let recordEnd = end;
@@ -347,17 +369,90 @@ export function readRecord(
     if (recordEnd > end) throw new ClusterWireError("record past its batch");
   }
   if (recordEnd - start < 9) throw new ClusterWireError("record too short");
-  const n = bytes[start + 8]!;
-  const bodyStart = start + 9 + 8 * n;
+  let idsStart = start + 9;
+  let n = bytes[start + 8]!;
+  let ack = 0;
+  if (n === 0) {
+    // A record that asks for an ack: the ack number, then the real n.
+    if (recordEnd - start < 14) {
+      throw new ClusterWireError("record with 0 receivers does not fit");
+    }
+    ack = readU32(bytes, start + 9);
+    n = bytes[start + 13]!;
+    idsStart = start + 14;
+  }
+  const bodyStart = idsStart + 8 * n;
   if (n === 0 || bodyStart > recordEnd) {
     throw new ClusterWireError(`record with ${n} receivers does not fit`);
   }
   const high = readU32(bytes, start);
   if (high > 0x1f_ffff) throw new ClusterWireError("sender id past 2^53");
   into.sender = high * TWO_32 + readU32(bytes, start + 4);
-  into.idsStart = start + 9;
+  into.idsStart = idsStart;
   into.n = n;
+  into.ack = ack;
   into.bodyStart = bodyStart;
   into.end = recordEnd;
   return into;
+}
+
+/** What a hub that delivered a relay asking for an ack says back. */
+export interface Ack {
+  /** The ack number the record carried. */
+  ack: number;
+  /** How many of its receivers the hub queued the message for. */
+  delivered: number;
+  /** Its receivers that are not registered on the hub. */
+  unknown: number[];
+}
+
+/**
+ * Encodes acks from hub `hub`, on the subject `msghub.<name>.ack.<to>`:
+ * u32 hub, u16 count, then per ack u32 ack, u8 delivered, u8 k, k × u64
+ * unknown ids.
+ */
+export function encodeAcks(hub: number, acks: readonly Ack[]): Uint8Array {
+  let size = 6;
+  for (const ack of acks) size += 6 + 8 * ack.unknown.length;
+  const bytes = new Uint8Array(size);
+  const view = new DataView(bytes.buffer);
+  view.setUint32(0, hub);
+  view.setUint16(4, acks.length);
+  let at = 6;
+  for (const ack of acks) {
+    view.setUint32(at, ack.ack);
+    bytes[at + 4] = ack.delivered;
+    bytes[at + 5] = ack.unknown.length;
+    at += 6;
+    for (const id of ack.unknown) {
+      writeId(view, at, id);
+      at += 8;
+    }
+  }
+  return bytes;
+}
+
+/** Decodes acks, throwing {@linkcode ClusterWireError} on a bad message. */
+export function decodeAcks(bytes: Uint8Array): { hub: number; acks: Ack[] } {
+  if (bytes.length < 6) {
+    throw new ClusterWireError(`ack message of ${bytes.length} bytes`);
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const hub = view.getUint32(0);
+  const count = view.getUint16(4);
+  const acks: Ack[] = [];
+  let at = 6;
+  for (let i = 0; i < count; i++) {
+    if (at + 6 > bytes.length) throw new ClusterWireError("ack cut short");
+    const k = bytes[at + 5]!;
+    if (at + 6 + 8 * k > bytes.length) {
+      throw new ClusterWireError("ack cut short");
+    }
+    const unknown: number[] = [];
+    for (let j = 0; j < k; j++) unknown.push(readId(view, at + 6 + 8 * j));
+    acks.push({ ack: view.getUint32(at), delivered: bytes[at + 4]!, unknown });
+    at += 6 + 8 * k;
+  }
+  if (at !== bytes.length) throw new ClusterWireError("ack message too long");
+  return { hub, acks };
 }

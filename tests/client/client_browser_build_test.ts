@@ -7,26 +7,10 @@ import { connect } from "../../client/mod.ts";
 import { serve } from "../../hub/mod.ts";
 import { deadline, text } from "../_helpers.ts";
 import { assert, assertEquals } from "../_client_helpers.ts";
+import { buildBrowserBundle } from "../_browser.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 const BUNDLE = new URL("dist/msghub.js", ROOT);
-
-/** Runs `deno task build:browser` once per test run and returns the bundle's text. */
-let built: Promise<string> | null = null;
-function build(): Promise<string> {
-  built ??= (async () => {
-    const output = await new Deno.Command(Deno.execPath(), {
-      args: ["task", "build:browser"],
-      cwd: ROOT,
-      env: { NO_COLOR: "1" },
-      stdin: "null",
-    }).output();
-    const errors = new TextDecoder().decode(output.stderr);
-    if (!output.success) throw new Error(`build:browser failed: ${errors}`);
-    return await Deno.readTextFile(BUNDLE);
-  })();
-  return built;
-}
 
 /**
  * The node binary's flags for a global WebSocket, or why it cannot run the
@@ -59,7 +43,7 @@ async function nodeWebSocket(): Promise<{ flags: string[] } | string> {
 }
 
 Deno.test("build:browser makes one ES module without the TCP transport or Deno.*", async () => {
-  const bundle = await build();
+  const bundle = await buildBrowserBundle();
   // esbuild names each module it bundles in a comment: tcp.ts is not one.
   assert(
     bundle.includes("// client/websocket.ts"),
@@ -84,7 +68,7 @@ Deno.test("the browser build under node: id, relays both ways with a TCP client,
     console.log(`Skipped: ${node}`);
     return;
   }
-  await build();
+  await buildBrowserBundle();
   await using hub = await serve({ port: 0, wsPort: 0 });
   await using tcp = await connect({ port: hub.addr.port });
   const tcpId = await tcp.identity();

@@ -180,6 +180,9 @@ Deno.test("defaults and ranges are those of the spec", () => {
     metricsPort: [0, 65535],
     clusterHeartbeat: [10, 60_000],
     clusterDeadAfter: [20, 600_000],
+    clusterStartTimeout: [1, 3_600_000],
+    clusterReplicas: [1, 5],
+    clusterAckTimeout: [10, 60_000],
   });
   assertEquals(HUB_OPTIONS.token.env, "MSGHUB_TOKEN");
 });

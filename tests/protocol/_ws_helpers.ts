@@ -11,6 +11,7 @@ import {
   type WsOpcode,
 } from "../../protocol/mod.ts";
 
+import { concat as stdConcat } from "@std/bytes/concat";
 export { Random } from "../_random.ts";
 
 /** The size mix of the WebSocket fuzz runs: frames are mostly tiny. */
@@ -25,17 +26,8 @@ export function hex(text: string): Uint8Array {
   return out;
 }
 
-export function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const part of parts) length += part.length;
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
+/** The parts joined into one buffer (`@std/bytes`, typed here). */
+export const concat: (parts: Uint8Array[]) => Uint8Array = stdConcat;
 
 export function bytesOf(length: number, seed = 1): Uint8Array {
   const out = new Uint8Array(length);

@@ -33,6 +33,7 @@ import {
   writeHeader,
   writeU64,
 } from "../../protocol/mod.ts";
+import { concat } from "./_ws_helpers.ts";
 
 const encoder = new TextEncoder();
 
@@ -63,18 +64,6 @@ function hex(text: string): Uint8Array {
 function header(kind: number, length: number): Uint8Array {
   const out = new Uint8Array(HEADER_SIZE);
   writeHeader(out, 0, kind, length);
-  return out;
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const part of parts) length += part.length;
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
   return out;
 }
 

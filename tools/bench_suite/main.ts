@@ -22,6 +22,7 @@ import {
   startServer,
 } from "../../bench/mod.ts";
 import { renderBenchmarks } from "./markdown.ts";
+import { renderConnectionScale, runConnectionScale } from "./connections.ts";
 import {
   clusterCompare,
   compare,
@@ -59,6 +60,7 @@ const THROUGHPUT: Plan[] = ["a", "b", "c", "d"].map((preset) => ({
 }));
 const LATENCY: Plan[] = [
   { label: "a @ 1,000/s", args: ["--preset", "a", "--rate", "1000"] },
+  { label: "b @ 200/s", args: ["--preset", "b", "--rate", "200"] },
   {
     label: "d @ 5,000/s per sender",
     args: ["--preset", "d", "--rate", "5000"],
@@ -325,6 +327,8 @@ async function main(): Promise<void> {
       subtitle: `medians of ${ROUNDS} rounds; above 1, msghub delivers more`,
     },
   );
+  console.log("connection scale: msghub bench --connections, once");
+  const scale = await runConnectionScale();
   const markdown = renderBenchmarks({
     machine: {
       date: new Date().toISOString().slice(0, 10),
@@ -350,7 +354,10 @@ async function main(): Promise<void> {
   });
   await Deno.mkdir(`${root}/docs`, { recursive: true });
   await Deno.writeTextFile(`${root}/${CHART}`, chart);
-  await Deno.writeTextFile(`${root}/BENCHMARKS.md`, markdown);
+  await Deno.writeTextFile(
+    `${root}/BENCHMARKS.md`,
+    `${markdown.trimEnd()}\n\n${renderConnectionScale(scale)}`,
+  );
   console.log("");
   for (const c of [...throughput, ...latency]) {
     console.log(

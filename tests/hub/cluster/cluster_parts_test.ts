@@ -21,6 +21,9 @@ import {
 } from "../../../hub/cluster/relay_in.ts";
 import { PresenceExchange } from "../../../hub/cluster/presence.ts";
 import { RelayOut } from "../../../hub/cluster/relay_out.ts";
+import { retryStart } from "../../../hub/cluster/start.ts";
+import { AckOutbox, Receipts } from "../../../hub/cluster/receipts.ts";
+import { decodeAcks, readRecord } from "../../../hub/cluster/wire.ts";
 import {
   applyStatus,
   type StatusTarget,
@@ -601,8 +604,8 @@ Deno.test("numbering: the stream is made once, even when hubs race to make it", 
       calls.push(`info ${name}`);
       return exists() ? Promise.resolve({}) : Promise.reject(new Error("no"));
     },
-    add: (name, subject) => {
-      calls.push(`add ${name} ${subject}`);
+    add: (name, subject, replicas) => {
+      calls.push(`add ${name} ${subject} ${replicas}`);
       return addFails
         ? Promise.reject(new Error("already in use"))
         : Promise.resolve({});
@@ -625,12 +628,15 @@ Deno.test("numbering: the stream is made once, even when hubs race to make it", 
     "publish msghub.c.hubs",
     "purge MSGHUB_c_HUBS 12",
   ]);
-  // Missing: made.
+  // Missing: made, with the replicas asked for.
   calls.length = 0;
   await hubNumbers(api(() => false, false), "c");
+  await hubNumbers(api(() => false, false), "c", 3);
   assertEquals(calls, [
     "info MSGHUB_c_HUBS",
-    "add MSGHUB_c_HUBS msghub.c.hubs",
+    "add MSGHUB_c_HUBS msghub.c.hubs 1",
+    "info MSGHUB_c_HUBS",
+    "add MSGHUB_c_HUBS msghub.c.hubs 3",
   ]);
   // Another hub made it between our look and our add.
   calls.length = 0;
@@ -648,6 +654,104 @@ Deno.test("numbering: the stream is made once, even when hubs race to make it", 
     ClusterError,
     "no JetStream",
   );
+});
+
+Deno.test("start: retries back off to 2 s, log each retry, and stop at the timeout or a fatal error", async () => {
+  let clock = 0;
+  const pauses: number[] = [];
+  const logged: string[] = [];
+  const options = {
+    what: "connect to NATS",
+    timeoutMs: 10_000,
+    log: (_: string, message: string, fields: Record<string, unknown>) =>
+      logged.push(`${message} ${fields.retry_ms}`),
+    now: () => clock,
+    sleep: (ms: number) => {
+      pauses.push(ms);
+      clock += ms;
+      return Promise.resolve();
+    },
+  };
+  await assertRejects(
+    () => retryStart(() => Promise.reject(new Error("refused")), options),
+    Error,
+    "refused",
+  );
+  assertEquals(pauses, [250, 500, 1000, 2000, 2000, 2000, 2000, 250]);
+  assertEquals(logged[0], "cannot connect to NATS yet; retrying 250");
+  assertEquals(logged.length, pauses.length);
+  // Waiting cannot mend a ClusterError: no retry.
+  pauses.length = 0;
+  await assertRejects(
+    () =>
+      retryStart(
+        () => Promise.reject(new ClusterError("no JetStream")),
+        options,
+      ),
+    ClusterError,
+  );
+  assertEquals(pauses, []);
+  // A try that hangs is given up after attemptMs and tried again.
+  clock = 0;
+  let tries = 0;
+  const value = await retryStart(
+    () => ++tries === 1 ? new Promise<number>(() => {}) : Promise.resolve(5),
+    { ...options, now: () => performance.now(), attemptMs: 20 },
+  );
+  assertEquals([value, tries], [5, 2]);
+});
+
+Deno.test("receipts: a record asks for an ack, the receiving hub acks it, the sender counts it", async () => {
+  // The record carries its ack number; readRecord finds it and the ids.
+  const body = encoder.encode("hi");
+  const bytes = new Uint8Array(recordSize(2, 2, true));
+  writeRecord(bytes, 0, 5, [2 ** 33 + 1, 2 ** 33 + 2], body, 0, 2, 77);
+  const view = readRecord(bytes, 0, bytes.length);
+  assertEquals([view.ack, view.n, view.sender], [77, 2, 5]);
+  assertEquals(readU64(bytes, view.idsStart + 8), BigInt(2 ** 33 + 2));
+  assertEquals(bytes.subarray(view.bodyStart, view.end), body);
+
+  // The receiving hub delivers it, then acks what it did, once per task.
+  const published: { subject: string; bytes: Uint8Array }[] = [];
+  const acks = new AckOutbox(
+    3,
+    "msghub.t.ack.",
+    (subject, bytes) => published.push({ subject, bytes }),
+  );
+  const relays = new RelayIn({
+    host: {
+      deliverRemote: (_source, _record, _owned, outcome) => {
+        outcome!.delivered = 1;
+        outcome!.unknown.push(2 ** 33 + 2);
+      },
+    },
+    hubs: new Map(),
+    counters: zeroCounters(),
+    malformed: () => {},
+    acks,
+  });
+  relays.receive(message(2, 1, Batch.Whole, bytes));
+  assertEquals(published, []);
+  await Promise.resolve();
+  assertEquals(published.map((p) => p.subject), ["msghub.t.ack.2"]);
+  const { hub, acks: said } = decodeAcks(published[0]!.bytes);
+  assertEquals(hub, 3);
+  assertEquals(said, [{ ack: 77, delivered: 1, unknown: [2 ** 33 + 2] }]);
+
+  // The sending hub: confirmed, lost with its hub, or failed all at once.
+  const receipts = new Receipts(60_000);
+  const one = receipts.expect(3, [2 ** 33 + 1, 2 ** 33 + 2]);
+  const two = receipts.expect(4, [2 ** 34 + 1]);
+  const three = receipts.expect(3, [2 ** 33 + 9]);
+  // An ack from another hub than the one asked is not taken.
+  receipts.confirm(4, { ack: one.ack, delivered: 2, unknown: [] });
+  receipts.confirm(3, { ...said[0]!, ack: one.ack });
+  assertEquals(await one.promise, { delivered: 1, unknown: [2 ** 33 + 2] });
+  receipts.forget(4);
+  assertEquals(await two.promise, { delivered: 0, unknown: [2 ** 34 + 1] });
+  receipts.failAll();
+  assertEquals(await three.promise, { delivered: 0, unknown: [2 ** 33 + 9] });
+  assertEquals(receipts.size, 0);
 });
 
 /** A NATS connection stand-in: what is published is kept, the rest fed. */

@@ -5,79 +5,23 @@
 import { assert, assertEquals, assertRejects } from "../../_assert.ts";
 import { deadline, RawClient, waitFor } from "../../_helpers.ts";
 import { HubProcess, ROOT, run } from "../../_cli.ts";
-import { NatsServer, NO_NATS } from "../../_nats.ts";
-import { type Client, connect } from "../../../client/mod.ts";
 import {
-  formatMetrics,
-  type Hub,
-  type HubOptions,
-  serve,
-} from "../../../hub/mod.ts";
+  client,
+  clusterHub,
+  clusterTest,
+  listIs,
+  NatsServer,
+  nextMessage,
+  text,
+} from "../../_nats.ts";
+import { type Client, connect } from "../../../client/mod.ts";
+import { formatMetrics, type Hub, serve } from "../../../hub/mod.ts";
 import { decodePresence, Presence } from "../../../hub/cluster/wire.ts";
 import { connect as connectNats } from "@nats-io/transport-node";
 import { encodeFrame, Kind } from "../../../protocol/mod.ts";
 import { IDS_PER_EPOCH } from "../../../hub/cluster/ids.ts";
 
 let names = 0;
-
-/** A cluster test: skipped, with the reason printed once, without nats-server. */
-function clusterTest(name: string, fn: () => Promise<void>): void {
-  Deno.test({ name, ignore: NO_NATS, fn });
-}
-
-/** A hub in this process joined to `nats`, with quick heartbeats. */
-function clusterHub(
-  nats: NatsServer,
-  name: string,
-  options: HubOptions = {},
-  deadAfter = 1_000,
-): Promise<Hub> {
-  return serve({
-    port: 0,
-    cluster: { servers: [nats.url], name, heartbeat: 100, deadAfter },
-    ...options,
-  });
-}
-
-function client(hub: Hub): Promise<Client> {
-  return connect({ port: hub.addr.port });
-}
-
-/** Waits until `c`'s list is `expected` (any order); returns the ms it took. */
-async function listIs(
-  c: Client,
-  expected: bigint[],
-  what: string,
-  ms = 5_000,
-): Promise<number> {
-  const want = JSON.stringify(
-    [...expected].sort((a, b) => a < b ? -1 : 1).map(String),
-  );
-  const start = performance.now();
-  let last = "";
-  while (true) {
-    last = JSON.stringify((await c.list()).map(String));
-    if (last === want) return performance.now() - start;
-    if (performance.now() - start > ms) {
-      throw new Error(`${what}: list is ${last}, expected ${want}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
-async function nextMessage(
-  c: Client,
-): Promise<{ sender: bigint; body: string }> {
-  const { value, done } = await deadline(
-    c.messages().next(),
-    10_000,
-    "a message",
-  );
-  assert(!done, "the message stream ended");
-  return { sender: value.sender, body: new TextDecoder().decode(value.body) };
-}
-
-const text = (s: string) => new TextEncoder().encode(s);
 
 clusterTest(
   "cluster: two hubs list and relay to each other's clients",
@@ -439,7 +383,7 @@ clusterTest(
 );
 
 clusterTest(
-  "cluster: clear errors when NATS is missing or has no JetStream",
+  "cluster: clear errors when NATS stays missing or has no JetStream",
   async () => {
     await using plain = await NatsServer.start({ jetstream: false });
     await assertRejects(
@@ -449,9 +393,13 @@ clusterTest(
     );
     const port = plain.port;
     await plain.kill();
+    // A hub waits for NATS up to its start timeout, then gives up.
     await assertRejects(
       () =>
-        serve({ port: 0, cluster: { servers: [`nats://127.0.0.1:${port}`] } }),
+        serve({
+          port: 0,
+          cluster: { servers: [`nats://127.0.0.1:${port}`], startTimeout: 300 },
+        }),
       Error,
       "cannot connect to NATS",
     );
@@ -461,6 +409,8 @@ clusterTest(
       "0",
       "--cluster",
       `nats://127.0.0.1:${port}`,
+      "--cluster-start-timeout",
+      "300ms",
     ]);
     assertEquals(out.code, 1);
     assert(out.stderr.includes("cannot connect to NATS"), out.stderr);
