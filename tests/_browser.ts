@@ -1,6 +1,6 @@
 /**
  * Helpers of the tests that run in a real browser: Chromium (from
- * `tools/browser.ts`, which the console's screenshot shares), the browser
+ * `tools/_browser.ts`, which the console's screenshot shares), the browser
  * build of the client library, and a tiny HTTP server for the pages they load.
  */
 export {
@@ -10,7 +10,7 @@ export {
   CHROMIUM_ARGS,
   CHROMIUM_PATH,
   type Page,
-} from "../tools/browser.ts";
+} from "../tools/_browser.ts";
 
 /** A file a {@linkcode PageServer} serves. */
 export interface PageFile {

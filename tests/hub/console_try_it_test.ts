@@ -15,7 +15,7 @@ import {
   browserUnavailable,
   Chromium,
   type Page,
-} from "../../tools/browser.ts";
+} from "../../tools/_browser.ts";
 
 const missing = await browserUnavailable();
 if (missing !== null) {

@@ -9,7 +9,7 @@ import { assert, assertEquals, assertStringIncludes } from "../_assert.ts";
 import { connect } from "../../client/mod.ts";
 import { type Hub, serve, serveMetrics } from "../../hub/mod.ts";
 import { RawClient } from "../_helpers.ts";
-import { browserUnavailable, Chromium } from "../../tools/browser.ts";
+import { browserUnavailable, Chromium } from "../../tools/_browser.ts";
 import type { Page } from "puppeteer-core";
 
 /** The page's globals, as the functions evaluated in the page see them. */

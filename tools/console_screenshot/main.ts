@@ -9,7 +9,7 @@
  */
 import { connect } from "../../client/mod.ts";
 import { serve, serveMetrics } from "../../hub/mod.ts";
-import { browserUnavailable, Chromium } from "../browser.ts";
+import { browserUnavailable, Chromium } from "../_browser.ts";
 
 const seconds = Number(Deno.args[0] ?? 40);
 if (!Number.isInteger(seconds) || seconds < 1) {
