@@ -24,7 +24,7 @@ import { IDS_PER_EPOCH } from "./cluster/ids.ts";
 import type { ClusterLink } from "./cluster/link.ts";
 import type { RemoteHub } from "./cluster/view.ts";
 import type { RecordView } from "./cluster/wire.ts";
-import type { RemoteOutcome } from "./cluster/types.ts";
+import type { Pressure, PressureSink, RemoteOutcome } from "./cluster/types.ts";
 import type { RemoteReceipt } from "./cluster/receipts.ts";
 import { later, readIds, readU64Number, settle } from "./_receipt.ts";
 import type { HubCounters } from "./metrics.ts";
@@ -41,10 +41,11 @@ export interface Peer extends RegisteredClient {
   /** Marks the relay that last reached this client, for de-duplication. */
   stamp: number;
   /**
-   * A receiver that this client's relays left {@linkcode OutboundQueue.pressed};
-   * the client's read loop pauses for it before reading on.
+   * A receiver that this client's relays left {@linkcode OutboundQueue.pressed},
+   * or a pressed window to another hub; the client's read loop pauses for it
+   * before reading on.
    */
-  pressure: Peer | null;
+  pressure: Pressure | null;
   /** Its outbound queue, which owns the slow-consumer bound. */
   readonly queue: OutboundQueue;
   /**
@@ -79,7 +80,7 @@ export interface Peer extends RegisteredClient {
 /** What the relay path needs of the cluster link. */
 export type FanoutCluster = Pick<
   ClusterLink,
-  "view" | "forward" | "forwardReceipted"
+  "view" | "forward" | "forwardReceipted" | "pressure"
 >;
 
 /** Options of {@linkcode Fanout}; the hub owns each of them. */
@@ -262,7 +263,7 @@ export class Fanout {
       return;
     }
     const forwarded = this.#forward(
-      sender.id,
+      sender,
       source,
       bodyStart,
       end,
@@ -404,7 +405,7 @@ export class Fanout {
         targets.push(target);
       }
     }
-    const forwarded = this.#forward(sender.id, body, 0, body.length, true);
+    const forwarded = this.#forward(sender, body, 0, body.length, true);
     // Lay the body out as an owned relay frame, with room for the DELIVER head.
     const frame = new Uint8Array(HEADER_SIZE + 8 + body.length);
     frame.set(body, HEADER_SIZE + 8);
@@ -433,13 +434,15 @@ export class Fanout {
    * Delivers a relay that another hub of the cluster sent on: `record` tells
    * where its sender, receiver ids and body are in `source`. Receivers that
    * left meanwhile are counted and skipped; `outcome`, when given, is told
-   * how many it was queued for and which ids are not registered here.
+   * how many it was queued for and which ids are not registered here;
+   * `held`, each receiver left past its mark.
    */
   relayRemote(
     source: Uint8Array,
     record: RecordView,
     owned: boolean,
     outcome?: RemoteOutcome,
+    held?: PressureSink,
   ): void {
     // Runs end with the read that made them; this is a task of its own.
     this.flush();
@@ -461,7 +464,7 @@ export class Fanout {
     }
     const delivered = this.#deliver(
       record.sender,
-      null,
+      held ?? null,
       source,
       record.bodyStart,
       record.end,
@@ -491,10 +494,11 @@ export class Fanout {
   /**
    * Sends the relay on to each other hub with receivers in it, once per hub.
    * Returns how many receivers that covers; for a `receipted` relay none
-   * yet: each hub's confirmation waits in #confirms.
+   * yet: each hub's confirmation waits in #confirms. A hub whose window is
+   * pressed makes `sender` pause.
    */
   #forward(
-    sender: number,
+    sender: Peer,
     body: Uint8Array,
     bodyStart: number,
     end: number,
@@ -510,7 +514,7 @@ export class Fanout {
         this.#confirms.push(
           cluster.forwardReceipted(
             hub,
-            sender,
+            sender.id,
             hub.scratch,
             body,
             bodyStart,
@@ -518,9 +522,10 @@ export class Fanout {
           ),
         );
       } else {
-        cluster.forward(hub, sender, hub.scratch, body, bodyStart, end);
+        cluster.forward(hub, sender.id, hub.scratch, body, bodyStart, end);
         forwarded += hub.scratch.length;
       }
+      sender.pressure = cluster.pressure(hub) ?? sender.pressure;
     }
     remotes.length = 0;
     return forwarded;
@@ -530,11 +535,12 @@ export class Fanout {
    * Queues one relay, whose body is `source[bodyStart..end)`, for the
    * collected targets: the DELIVER frame, and the text delivery, are each
    * built once and shared. Returns how many it was queued for. A receiver
-   * left with much queued makes `sender`, if local, pause.
+   * left with much queued makes `sender` (a local one, or another hub's
+   * credits) pause.
    */
   #deliver(
     senderId: number,
-    sender: Peer | null,
+    sender: PressureSink | null,
     source: Uint8Array,
     bodyStart: number,
     end: number,

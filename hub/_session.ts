@@ -27,6 +27,7 @@ import { Outbox } from "./_outbox.ts";
 import { HeldReplies } from "./_held_replies.ts";
 import { Due, SessionClock } from "./_session_clock.ts";
 import type { Peer } from "./_fanout.ts";
+import type { Pressure } from "./cluster/types.ts";
 import { Dialect } from "./registry.ts";
 import {
   constantTimeEqual,
@@ -94,10 +95,10 @@ export class Session implements Peer {
   readonly refused: boolean;
   /**
    * A receiver that one of this session's relays left past its queue's
-   * mark (see `OutboundQueue.pressed`); the read loop pauses for it before
-   * reading on.
+   * mark (see `OutboundQueue.pressed`), or a pressed window to another hub;
+   * the read loop pauses for it before reading on.
    */
-  pressure: Peer | null = null;
+  pressure: Pressure | null = null;
   /** Bytes for this client that are not yet written. */
   readonly queue: OutboundQueue;
   /** Frames and text commands received from it, for `/connz`. */
