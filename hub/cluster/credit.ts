@@ -91,7 +91,8 @@ export class Window implements Pressure {
   #seqs: number[] = [];
   #ends: number[] = [];
   #head = 0;
-  #waiters: { bytes: number; resolve: () => void }[] = [];
+  #waiters: { bytes: number; resolve: () => void; promise: Promise<void> }[] =
+    [];
 
   /**
    * Makes an empty window.
@@ -158,7 +159,14 @@ export class Window implements Pressure {
   /** Resolves once at most `bytes` are in flight. */
   below(bytes: number): Promise<void> {
     if (this.inFlight <= bytes) return Promise.resolve();
-    return new Promise((resolve) => this.#waiters.push({ bytes, resolve }));
+    // Senders that gave up waiting (at --max-stall) leave their promise
+    // behind: share one per threshold, so that they do not pile up.
+    const waiting = this.#waiters.find((waiter) => waiter.bytes === bytes);
+    if (waiting !== undefined) return waiting.promise;
+    let resolve!: () => void;
+    const promise = new Promise<void>((done) => resolve = done);
+    this.#waiters.push({ bytes, resolve, promise });
+    return promise;
   }
 
   #wake(): void {
@@ -296,7 +304,7 @@ export class Credits implements PressureSink {
     const pressed = this.#pressed;
     if (pressed.length > 0) this.#pressed = [];
     let source = this.#sources.get(from);
-    if (source === undefined || (seq === 1 && source.released !== 0)) {
+    if (source === undefined || seq === 1) {
       // A sender that starts over (a new link to us) begins again at 1.
       source = new Source();
       this.#sources.set(from, source);
@@ -395,7 +403,12 @@ export class Flow {
    * A record to `ids` with the body `[bodyStart..bodyEnd)` was queued for
    * hub `hub`: counted against its window.
    */
-  add(hub: number, ids: readonly number[], bodyStart: number, bodyEnd: number) {
+  add(
+    hub: number,
+    ids: readonly number[],
+    bodyStart: number,
+    bodyEnd: number,
+  ): void {
     this.windows.add(hub, 16 + 8 * ids.length + bodyEnd - bodyStart);
   }
 
