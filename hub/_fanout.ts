@@ -15,73 +15,31 @@ import {
   HEADER_SIZE,
   isUtf8,
   type OutboundArena,
-  type OutboundQueue,
   readU32,
   readU64,
-  writeDeliverHead,
+  writeWsHeader,
+  wsHeaderSize,
+  WsOpcode,
 } from "../protocol/mod.ts";
 import { IDS_PER_EPOCH } from "./cluster/ids.ts";
-import type { ClusterLink } from "./cluster/link.ts";
-import type { RemoteHub } from "./cluster/view.ts";
 import type { RecordView } from "./cluster/wire.ts";
-import type { Pressure, PressureSink, RemoteOutcome } from "./cluster/types.ts";
-import type { RemoteReceipt } from "./cluster/receipts.ts";
+import type { PressureSink, RemoteOutcome } from "./cluster/types.ts";
+import { DeliverFrame } from "./_deliver_frame.ts";
+import { type FanoutCluster, RemoteFanout } from "./_fanout_remote.ts";
+
+export type { FanoutCluster, Peer };
+import type { Peer } from "./_peer.ts";
 import { later, readIds, readU64Number, settle } from "./_receipt.ts";
 import type { HubCounters } from "./metrics.ts";
-import { Dialect, type RegisteredClient, type Registry } from "./registry.ts";
+import { Dialect, type Registry } from "./registry.ts";
 
 /** Ids above this cannot be a number without loss; the hub never gives them out. */
 const MAX_SAFE_HIGH = 0x1f_ffff;
 const TWO_32 = 0x1_0000_0000;
 const MAX_SAFE_ID = BigInt(Number.MAX_SAFE_INTEGER);
 const EMPTY = new Uint8Array(0);
-
-/** A client as the relay path sees it, as sender and as receiver. */
-export interface Peer extends RegisteredClient {
-  /** Marks the relay that last reached this client, for de-duplication. */
-  stamp: number;
-  /**
-   * A receiver that this client's relays left {@linkcode OutboundQueue.pressed},
-   * or a pressed window to another hub; the client's read loop pauses for it
-   * before reading on.
-   */
-  pressure: Pressure | null;
-  /** Its outbound queue, which owns the slow-consumer bound. */
-  readonly queue: OutboundQueue;
-  /**
-   * How it is connected: over WebSocket every range queued is one message,
-   * and a text client gets a block whose body is not UTF-8 in a binary one.
-   */
-  readonly transport: "tcp" | "ws";
-  /**
-   * Queues `bytes[start..end)`, `frames` frames for the counters, as one
-   * WebSocket message over WebSocket (a binary one when `text` is false).
-   * Returns false when it is not queued: the client is closing, or the
-   * bytes do not fit its queue's bound, when it is closed as a slow
-   * consumer.
-   */
-  sendRange(
-    bytes: Uint8Array,
-    start: number,
-    end: number,
-    frames?: number,
-    text?: boolean,
-  ): boolean;
-  /** Queues a reply (a receipt); false as for `sendRange`. */
-  send(bytes: Uint8Array): boolean;
-  /**
-   * Queues a reply still to come (a receipt waiting for other hubs), in its
-   * place among the replies: the ones after it wait for it. Without it, the
-   * reply is sent whenever it comes.
-   */
-  later?(reply: Promise<Uint8Array>): void;
-}
-
-/** What the relay path needs of the cluster link. */
-export type FanoutCluster = Pick<
-  ClusterLink,
-  "view" | "forward" | "forwardReceipted" | "pressure"
->;
+/** Room for the WebSocket header of a run: the longest a server frame's is. */
+const RUN_HEADER_ROOM = 10;
 
 /** Options of {@linkcode Fanout}; the hub owns each of them. */
 export interface FanoutOptions {
@@ -119,6 +77,7 @@ export interface FanoutOptions {
  *   return {
  *     id, dialect: Dialect.Binary, stamp: 0, pressure: null, queue, transport: "tcp",
  *     sendRange: (bytes, start, end) => (queue.pushRange(bytes, start, end), true),
+ *     sendFramed: () => false,
  *     send: (bytes) => (queue.push(bytes), true),
  *   };
  * };
@@ -139,24 +98,15 @@ export interface FanoutOptions {
 export class Fanout {
   #registry: Registry<Peer>;
   #arena: OutboundArena;
-  #pool: BufferPool;
   #counters: HubCounters;
-  /** The hub's link to its cluster, if it is in one. */
-  #cluster: FanoutCluster | null;
-  /** Other hubs with receivers in the relay being handled. */
-  #remotes: RemoteHub[] = [];
-  /** What other hubs will confirm of the receipted relay being handled. */
-  #confirms: Promise<RemoteReceipt>[] = [];
+  /** The way to other hubs, if the hub is in a cluster. */
+  #remote: RemoteFanout | null;
   /** Numbers relays, so a receiver named twice is found at once. */
   #stamp = 0;
   /** The receivers of the relay being handled; reused to spare allocations. */
   #targets: Peer[] = [];
-  /** The DELIVER frame of the relay being handled: #frame[#frameStart..#frameEnd). */
-  #frame: Uint8Array = new Uint8Array(0);
-  #frameStart = 0;
-  #frameEnd = 0;
-  /** Whether #frame was taken from the pool for this relay alone. */
-  #taken = false;
+  /** The DELIVER frame of the relay being handled. */
+  #deliverFrame: DeliverFrame;
   /** The sender of the run being gathered; null when there is none. */
   #runSender: Peer | null = null;
   /** The run's receivers, every one binary. */
@@ -172,14 +122,17 @@ export class Fanout {
   #runStart = 0;
   #runEnd = 0;
   #runFrames = 0;
+  /** Whether the run has WebSocket receivers: room for a header precedes it. */
+  #runFramed = false;
 
   /** Made by the hub; see {@linkcode FanoutOptions}. */
   constructor(options: FanoutOptions) {
     this.#registry = options.registry;
     this.#arena = options.arena;
-    this.#pool = options.pool;
     this.#counters = options.counters;
-    this.#cluster = options.cluster ?? null;
+    const cluster = options.cluster ?? null;
+    this.#remote = cluster === null ? null : new RemoteFanout(cluster);
+    this.#deliverFrame = new DeliverFrame(options.arena, options.pool);
   }
 
   /**
@@ -210,7 +163,8 @@ export class Fanout {
     let unknown: bigint[] | null = null;
     let unknownCount = 0;
     let binary = true;
-    const epochs = this.#cluster?.view.epochs ?? null;
+    let framed = false;
+    const epochs = this.#remote?.cluster.view.epochs ?? null;
     for (let offset = start + 1; offset < bodyStart; offset += 8) {
       const high = readU32(source, offset);
       const id = high <= MAX_SAFE_HIGH
@@ -220,7 +174,7 @@ export class Fanout {
       // registry: the epoch is a small integer, cheap to look up.
       const remote = epochs === null || id < 0 ? undefined : epochs.get(high);
       if (remote !== undefined) {
-        if (this.#remote(remote, id, stamp, receipted)) continue;
+        if (this.#remote!.note(remote, id, stamp, receipted)) continue;
       } else {
         const target = id < 0 ? undefined : this.#registry.get(id);
         if (target !== undefined) {
@@ -228,6 +182,7 @@ export class Fanout {
             target.stamp = stamp;
             targets.push(target);
             if (target.dialect !== Dialect.Binary) binary = false;
+            if (target.transport === "ws") framed = true;
           }
           continue;
         }
@@ -242,10 +197,13 @@ export class Fanout {
     }
     // A relay that reaches other hubs is not part of a run: it goes on now.
     if (
-      batchable && binary && targets.length > 0 && this.#remotes.length === 0
+      batchable && binary && targets.length > 0 && !(this.#remote?.any ?? false)
     ) {
-      // The first relay of a run: its frame waits in the arena for more.
-      this.#buildDeliver(sender.id, source, bodyStart, end, false);
+      // The first relay of a run: its frame waits in the arena for more,
+      // after room for the WebSocket header of the whole run, if it needs one.
+      const room = framed ? RUN_HEADER_ROOM : 0;
+      this.#deliverFrame.build(sender.id, source, bodyStart, end, false, room);
+      this.#runFramed = framed;
       this.#runSender = sender;
       // The arrays swap: the run keeps these receivers, and the next relay
       // collects into the run's old array, emptied by the last flush.
@@ -255,22 +213,19 @@ export class Fanout {
       this.#runIds = start + 1;
       this.#runCount = n;
       this.#runUnknown = unknownCount;
-      this.#runChunk = this.#frame;
-      this.#runStart = this.#frameStart;
-      this.#runEnd = this.#frameEnd;
+      this.#runChunk = this.#deliverFrame.frame;
+      this.#runStart = this.#deliverFrame.start;
+      this.#runEnd = this.#deliverFrame.end;
       this.#runFrames = 1;
       this.#counters.relays++;
       return;
     }
-    const forwarded = this.#forward(
-      sender,
-      source,
-      bodyStart,
-      end,
-      receipted,
-    );
+    const remote = this.#remote;
+    const forwarded = remote === null
+      ? 0
+      : remote.forward(sender, source, bodyStart, end, receipted);
     // Every id is read before an owned buffer's ids are overwritten by the frame.
-    const named = this.#confirms.length > 0
+    const named = (this.#remote?.confirming ?? false)
       ? readIds(source, start + 1, bodyStart)
       : null;
     const delivered = this.#deliver(
@@ -292,16 +247,9 @@ export class Fanout {
       named,
       delivered,
       unknown ?? [],
-      this.#takeConfirms(),
+      this.#remote!.takeConfirms(),
     );
     later(sender, receipt.then((r) => encodeReceipt(r.delivered, r.unknown)));
-  }
-
-  /** The confirmations of the relay just forwarded, handed over. */
-  #takeConfirms(): Promise<RemoteReceipt>[] {
-    const confirms = this.#confirms;
-    this.#confirms = [];
-    return confirms;
   }
 
   /**
@@ -326,7 +274,13 @@ export class Fanout {
       arena.chunk !== this.#runChunk || arena.used !== this.#runEnd ||
       this.#runEnd + size > arena.chunk.length
     ) return false;
-    this.#buildDeliver(this.#runSender!.id, source, bodyStart, end, false);
+    this.#deliverFrame.build(
+      this.#runSender!.id,
+      source,
+      bodyStart,
+      end,
+      false,
+    );
     this.#runEnd += size;
     this.#runFrames++;
     this.#counters.relays++;
@@ -349,11 +303,22 @@ export class Fanout {
     const start = this.#runStart;
     const end = this.#runEnd;
     const frames = this.#runFrames;
+    // One WebSocket header for the whole run, written once, right before it:
+    // every WebSocket receiver queues the same bytes as one message.
+    let head = start;
+    if (this.#runFramed) {
+      head -= wsHeaderSize(end - start);
+      writeWsHeader(chunk, head, WsOpcode.Binary, end - start);
+    }
     let delivered = 0;
     for (let i = 0; i < targets.length; i++) {
       const target = targets[i]!;
-      if (target.queue.fits(end - start)) {
-        if (target.sendRange(chunk, start, end, frames)) delivered += frames;
+      const ws = target.transport === "ws";
+      if (target.queue.fits(end - (ws ? head : start))) {
+        const queued = ws
+          ? target.sendFramed(chunk, head, end, frames)
+          : target.sendRange(chunk, start, end, frames);
+        if (queued) delivered += frames;
       } else {
         // Past its limit somewhere in the run: one frame at a time, as the
         // relays came, so it gets exactly those that fit before its error.
@@ -385,13 +350,15 @@ export class Fanout {
     const stamp = ++this.#stamp;
     const targets = this.#targets;
     const unknown: bigint[] = [];
-    const epochs = this.#cluster?.view.epochs ?? null;
+    const epochs = this.#remote?.cluster.view.epochs ?? null;
     for (const id of ids) {
       const number = id <= MAX_SAFE_ID ? Number(id) : -1;
       const remote = epochs === null || number < 0
         ? undefined
         : epochs.get(Math.floor(number / IDS_PER_EPOCH));
-      if (remote !== undefined && this.#remote(remote, number, stamp, true)) {
+      if (
+        remote !== undefined && this.#remote!.note(remote, number, stamp, true)
+      ) {
         continue;
       }
       const target = remote !== undefined || number < 0
@@ -405,7 +372,8 @@ export class Fanout {
         targets.push(target);
       }
     }
-    const forwarded = this.#forward(sender, body, 0, body.length, true);
+    const forwarded =
+      this.#remote?.forward(sender, body, 0, body.length, true) ?? 0;
     // Lay the body out as an owned relay frame, with room for the DELIVER head.
     const frame = new Uint8Array(HEADER_SIZE + 8 + body.length);
     frame.set(body, HEADER_SIZE + 8);
@@ -419,14 +387,14 @@ export class Fanout {
     );
     this.#counters.relays++;
     this.#counters.deliveries += delivered;
-    if (this.#confirms.length === 0) {
+    if (!(this.#remote?.confirming ?? false)) {
       return { delivered: delivered + forwarded, unknown };
     }
     // What the other hubs confirm comes later: the reply waits for it.
     return {
       delivered,
       unknown,
-      remote: settle(ids, delivered, unknown, this.#takeConfirms()),
+      remote: settle(ids, delivered, unknown, this.#remote!.takeConfirms()),
     };
   }
 
@@ -475,63 +443,6 @@ export class Fanout {
   }
 
   /**
-   * Notes `id`, of an epoch of `hub`, as a receiver on that hub. When `exact`
-   * (a receipt counts it), only if it is registered there, and de-duplicated;
-   * otherwise the receiving hub skips ids it does not know and de-duplicates.
-   * Returns whether it was noted.
-   */
-  #remote(hub: RemoteHub, id: number, stamp: number, exact: boolean): boolean {
-    if (exact && this.#cluster!.view.clients.get(id) !== hub) return false;
-    if (hub.stamp !== stamp) {
-      hub.stamp = stamp;
-      hub.scratch.length = 0;
-      this.#remotes.push(hub);
-    }
-    if (!exact || !hub.scratch.includes(id)) hub.scratch.push(id);
-    return true;
-  }
-
-  /**
-   * Sends the relay on to each other hub with receivers in it, once per hub.
-   * Returns how many receivers that covers; for a `receipted` relay none
-   * yet: each hub's confirmation waits in #confirms. A hub whose window is
-   * pressed makes `sender` pause.
-   */
-  #forward(
-    sender: Peer,
-    body: Uint8Array,
-    bodyStart: number,
-    end: number,
-    receipted: boolean,
-  ): number {
-    const remotes = this.#remotes;
-    if (remotes.length === 0) return 0;
-    let forwarded = 0;
-    const cluster = this.#cluster!;
-    for (const hub of remotes) {
-      if (receipted) {
-        // Counted once that hub confirms it queued them: see #confirms.
-        this.#confirms.push(
-          cluster.forwardReceipted(
-            hub,
-            sender.id,
-            hub.scratch,
-            body,
-            bodyStart,
-            end,
-          ),
-        );
-      } else {
-        cluster.forward(hub, sender.id, hub.scratch, body, bodyStart, end);
-        forwarded += hub.scratch.length;
-      }
-      sender.pressure = cluster.pressure(hub) ?? sender.pressure;
-    }
-    remotes.length = 0;
-    return forwarded;
-  }
-
-  /**
    * Queues one relay, whose body is `source[bodyStart..end)`, for the
    * collected targets: the DELIVER frame, and the text delivery, are each
    * built once and shared. Returns how many it was queued for. A receiver
@@ -557,14 +468,11 @@ export class Fanout {
       let queued: boolean;
       if (target.dialect === Dialect.Binary) {
         if (!built) {
-          this.#buildDeliver(senderId, source, bodyStart, end, owned);
+          this.#deliverFrame.build(senderId, source, bodyStart, end, owned);
           built = true;
         }
-        queued = target.sendRange(
-          this.#frame,
-          this.#frameStart,
-          this.#frameEnd,
-        );
+        const deliver = this.#deliverFrame;
+        queued = target.sendRange(deliver.frame, deliver.start, deliver.end);
       } else {
         text ??= encodeTextDeliver(senderId, source.subarray(bodyStart, end));
         if (target.transport === "ws") utf8 ??= isUtf8(source, bodyStart, end);
@@ -579,49 +487,8 @@ export class Fanout {
       }
     }
     targets.length = 0;
-    if (this.#taken) {
-      // Every queue that took the frame holds it now.
-      this.#taken = false;
-      this.#pool.release(this.#frame.buffer);
-    }
+    // Every queue that took the frame holds it now.
+    this.#deliverFrame.release();
     return delivered;
-  }
-
-  /** Builds a DELIVER frame into #frame[#frameStart..#frameEnd). */
-  #buildDeliver(
-    senderId: number,
-    source: Uint8Array,
-    bodyStart: number,
-    end: number,
-    owned: boolean,
-  ): void {
-    const bodyLength = end - bodyStart;
-    const size = deliverSize(bodyLength);
-    if (owned && bodyLength >= ARENA_LARGE) {
-      // The frame's head goes over the last ids, right before the body.
-      this.#frame = source;
-      this.#frameStart = bodyStart - HEADER_SIZE - 8;
-    } else if (size >= ARENA_LARGE) {
-      this.#frame = this.#pool.take(size);
-      this.#taken = true;
-      this.#frameStart = 0;
-      this.#frame.set(source.subarray(bodyStart, end), HEADER_SIZE + 8);
-    } else {
-      const at = this.#arena.claim(size);
-      const chunk = this.#arena.chunk;
-      const head = at + HEADER_SIZE + 8;
-      if (bodyLength <= 64) {
-        // A view and a memcpy cost more than a short loop.
-        for (let i = 0; i < bodyLength; i++) {
-          chunk[head + i] = source[bodyStart + i]!;
-        }
-      } else {
-        chunk.set(source.subarray(bodyStart, end), head);
-      }
-      this.#frame = chunk;
-      this.#frameStart = at;
-    }
-    this.#frameEnd = this.#frameStart + size;
-    writeDeliverHead(this.#frame, this.#frameStart, senderId, bodyLength);
   }
 }

@@ -15,13 +15,15 @@ const SMALL_REPLY = 256;
 
 /** Options of {@linkcode Outbox}. */
 export interface OutboxOptions {
-  /** The hub: its arena, pool, counters and the bound. */
-  host: Pick<SessionHost, "arena" | "pool" | "counters" | "config">;
+  /** The hub: its arena, pool, counters, log and the bound. */
+  host: Pick<SessionHost, "arena" | "pool" | "counters" | "config" | "log">;
+  /** The client's id, for the log. */
+  id: number;
   /** Where the bytes go. */
   conn: SessionConn;
   /** A write failed: the peer is gone. */
   onError: () => void;
-  /** A push would pass the bound: the client is a slow consumer. */
+  /** A push would pass the bound (logged): the client is a slow consumer. */
   onFull: () => void;
 }
 
@@ -43,6 +45,7 @@ export class Outbox {
   /** Frames and replies queued, for `/connz`. */
   frames = 0;
   #host: OutboxOptions["host"];
+  #id: number;
   #framing: SessionFraming | null;
   #onFull: () => void;
 
@@ -50,6 +53,7 @@ export class Outbox {
   constructor(options: OutboxOptions) {
     const { host, conn } = options;
     this.#host = host;
+    this.#id = options.id;
     this.#framing = conn.framing ?? null;
     this.#onFull = options.onFull;
     this.queue = new OutboundQueue(conn, {
@@ -114,6 +118,24 @@ export class Outbox {
     return true;
   }
 
+  /**
+   * Queues `bytes[start..end)`, a whole WebSocket message with its header
+   * (a run of deliveries that the fan-out framed once for all its
+   * receivers): `frames` frames, for the counters.
+   */
+  sendFramed(
+    bytes: Uint8Array,
+    start: number,
+    end: number,
+    frames: number,
+  ): boolean {
+    if (!this.#fits(end - start)) return false;
+    this.queue.pushRange(bytes, start, end);
+    this.#host.counters.framesOut += frames;
+    this.frames += frames;
+    return true;
+  }
+
   /** Queues a frame the transport made whole (a pong), within the bound. */
   control(frame: Uint8Array): void {
     if (this.#fits(frame.length)) this.queue.push(frame);
@@ -143,7 +165,33 @@ export class Outbox {
 
   #fits(bytes: number): boolean {
     if (this.queue.fits(bytes)) return true;
+    this.#host.log("warn", "slow consumer", {
+      id: this.#id,
+      queued: this.queue.queued,
+      limit: this.queue.limit,
+    });
     this.#onFull();
     return false;
   }
+}
+
+/**
+ * Gives a receiver that a sender pushed past its queue's mark a moment to
+ * drain before the sender reads more: a draining receiver catches up instead
+ * of being cut off, while one that is stuck costs its senders at most `max`
+ * milliseconds per read until its bound or the write timeout removes it.
+ */
+export async function stall(
+  queue: Pick<OutboundQueue, "mark" | "below">,
+  max: number,
+  counters: { stalls: number },
+): Promise<void> {
+  if (max === 0) return;
+  counters.stalls++;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    queue.below(queue.mark),
+    new Promise<void>((resolve) => timer = setTimeout(resolve, max)),
+  ]);
+  clearTimeout(timer);
 }

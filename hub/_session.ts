@@ -10,70 +10,43 @@
 import {
   encodeError,
   ErrorCode,
-  FrameParser,
-  isBinaryFirstByte,
   Kind,
-  MAX_LINE,
   type OutboundQueue,
-  ProtocolError,
-  REQUEST_LIMITS,
-  type TextCommand,
-  TextParser,
   WsCloseCode,
   wsCloseCodeFor,
 } from "../protocol/mod.ts";
 import { CloseReason } from "./close_reason.ts";
-import { Outbox } from "./_outbox.ts";
+import { Outbox, stall } from "./_outbox.ts";
 import { HeldReplies } from "./_held_replies.ts";
 import { Due, SessionClock } from "./_session_clock.ts";
-import type { Peer } from "./_fanout.ts";
-import type { Pressure } from "./cluster/types.ts";
+import type { Peer } from "./_peer.ts";
 import { Dialect } from "./registry.ts";
 import {
+  addressOf,
   constantTimeEqual,
   FATAL,
+  firstReadBuffer,
+  handshake,
   isConnectionError,
+  nextReadBuffer,
   type SessionHost,
   type SessionOptions,
 } from "./_session_host.ts";
-import {
-  handleCommand,
-  handleFrame,
-  type Requester,
-} from "./_session_requests.ts";
-import {
-  HandshakeRefused,
-  type SessionConn,
-  type SessionFraming,
-} from "./session_conn.ts";
+import type { Requester } from "./_session_requests.ts";
+import { SessionInput } from "./_session_input.ts";
+import type { SessionConn, SessionFraming } from "./session_conn.ts";
 
 const State = { Open: 0, Closing: 1, Closed: 2 } as const;
 type State = typeof State[keyof typeof State];
 
-/**
- * Read buffers start small, so that 10,000 quiet clients cost little, double
- * while reads fill them, up to the largest, and drop back once reads are
- * small again.
- */
-const READ_MIN = 4 * 1024;
-/**
- * The first read buffer: most of what an idle client ever sends (a request,
- * a login) fits, and it doubles like any other once a read fills it.
- */
-const READ_FIRST = 512;
-const READ_MAX = 256 * 1024;
 /** Bytes a session may read in a row before it lets other sessions read. */
 const FAIR_SHARE = 256 * 1024;
-/** The longest line read before authentication: `auth ` and a 1024-byte token. */
-const PRE_AUTH_LINE = 5 + 1024 + 64;
 /** A missing payload at least this large is read into its frame directly. */
 const DIRECT_READ = 64 * 1024;
 /** How long a closing connection's input is read and dropped after its last bytes. */
 const LINGER_MS = 1000;
 
 const encoder = new TextEncoder();
-const WS_NORMAL = WsCloseCode.Normal;
-const WS_GOING_AWAY = WsCloseCode.GoingAway;
 const PING = new Uint8Array([Kind.Ping, 0, 0, 0, 0]);
 
 /**
@@ -98,7 +71,7 @@ export class Session implements Peer {
    * mark (see `OutboundQueue.pressed`), or a pressed window to another hub;
    * the read loop pauses for it before reading on.
    */
-  pressure: Pressure | null = null;
+  pressure: Peer["pressure"] = null;
   /** Bytes for this client that are not yet written. */
   readonly queue: OutboundQueue;
   /** Frames and text commands received from it, for `/connz`. */
@@ -107,7 +80,6 @@ export class Session implements Peer {
   bytesIn = 0;
   /** When it was accepted, in milliseconds since the epoch. */
   readonly connectedAt: number = Date.now();
-  #dialect: Dialect = Dialect.Unknown;
   #hub: SessionHost<Session>;
   #conn: SessionConn;
   /** The conn's framing when it carries messages (WebSocket); null on TCP. */
@@ -122,10 +94,11 @@ export class Session implements Peer {
   #eof = false;
   #flushed = false;
   #linger: ReturnType<typeof setTimeout> | undefined;
-  #frames: FrameParser | null = null;
-  #text: TextParser | null = null;
+  #input: SessionInput;
   #clock: SessionClock;
   #unyielded = 0;
+  /** Settled once the connection is closed. */
+  #closed = Promise.withResolvers<void>();
   /** Replies held behind a receipt that other hubs have yet to confirm. */
   #held = new HeldReplies((bytes, text) => {
     if (this.#state !== State.Closed) this.#out.send(bytes, text);
@@ -153,12 +126,22 @@ export class Session implements Peer {
       host,
       conn,
       onError: () => this.#destroy(CloseReason.Reset),
-      onFull: this.#full,
+      onFull: () => this.#fatal(ErrorCode.SlowConsumer),
+      id: options.id,
     });
     this.queue = this.#out.queue;
     this.#clock = new SessionClock(performance.now());
     this.#framing = conn.framing ?? null;
     this.#requester = this.#requests();
+    this.#input = new SessionInput({
+      requester: this.#requester,
+      pool: host.pool,
+      fanout: host.fanout,
+      framedDialect: () => this.#framing?.dialect,
+      open: () => this.#state === State.Open,
+      fatal: (code, message) => this.#fatal(code, message),
+      chosen: (dialect, first) => this.#chosen(dialect, first),
+    }, this.#authed);
     this.#framing?.attach({
       control: (frame) => {
         if (this.#state === State.Open) this.#out.control(frame);
@@ -193,7 +176,7 @@ export class Session implements Peer {
 
   /** The dialect, once the first byte has arrived. */
   get dialect(): Dialect {
-    return this.#dialect;
+    return this.#input.dialect;
   }
 
   /** Why the connection closed or is closing; `null` while it is open. */
@@ -208,20 +191,17 @@ export class Session implements Peer {
 
   /** The peer's address, for logs. */
   get remote(): string {
-    const addr = this.#conn.remoteAddr;
-    return "hostname" in addr
-      ? `${addr.hostname}:${addr.port}`
-      : String(addr.transport);
+    return addressOf(this.#conn.remoteAddr);
   }
 
   /** Reads until the connection ends. Never rejects. */
   async run(): Promise<void> {
-    let buf = new Uint8Array(READ_FIRST);
+    let buf = firstReadBuffer();
     try {
       if (this.#conn.handshake !== undefined) await this.#handshake();
       while (this.#state !== State.Closed) {
         // A large body still missing is read straight into its frame.
-        const direct = this.#frames?.pending ?? null;
+        const direct = this.#input.pending;
         const into = direct !== null && direct.length >= DIRECT_READ
           ? direct
           : buf;
@@ -250,16 +230,21 @@ export class Session implements Peer {
         this.#hub.counters.bytesIn += received;
         this.bytesIn += received;
         if (into === buf) {
-          this.#read(buf.subarray(0, n));
+          this.#input.read(buf.subarray(0, n));
           // The chunk is handled: nothing refers to the buffer any more.
-          if (n === buf.length && n < READ_MAX) buf = new Uint8Array(n * 2);
-          else if (n < buf.length / 16 && buf.length > READ_MIN) {
-            buf = new Uint8Array(READ_MIN);
-          }
+          buf = nextReadBuffer(buf, n);
         } else {
-          this.#filled(n);
+          this.#input.filled(n);
         }
-        if (this.pressure !== null) await this.#stall();
+        if (this.pressure !== null) {
+          const target = this.pressure;
+          this.pressure = null;
+          await stall(
+            target.queue,
+            this.#hub.config.maxStall,
+            this.#hub.counters,
+          );
+        }
         if (this.#turnDue(n)) await this.#hub.turn();
       }
     } catch (error) {
@@ -273,62 +258,20 @@ export class Session implements Peer {
       this.#destroy(CloseReason.Reset);
     }
     // After EOF the bytes still queued flush first; #end closes after them.
-    await this.#closedPromise;
+    await this.#closed.promise;
     await this.queue.settled();
   }
 
   /**
-   * Runs a TLS handshake before the first read, so that its failure closes
-   * the connection under its own reason instead of as a read error. A peer
-   * that hangs up before saying anything (a port check) closed, nothing more.
+   * Runs the transport's handshake (TLS, a WebSocket upgrade) before the
+   * first read, so that its failure closes under a reason of its own.
    */
   async #handshake(): Promise<void> {
-    try {
-      await this.#conn.handshake!({ refused: this.refused });
-    } catch (error) {
-      if (this.#state !== State.Open) return;
-      if (error instanceof HandshakeRefused) {
-        // The refusal goes out, then the close, as after a fatal error.
-        this.#detail = error.message;
-        return this.#end(error.reason, error.response);
-      }
-      // InvalidData is TLS turning the peer down; other socket errors mean it left.
-      if (
-        error instanceof Deno.errors.InvalidData || !isConnectionError(error)
-      ) {
-        this.#detail = error instanceof Error ? error.message : String(error);
-        this.#destroy(CloseReason.TlsHandshake);
-      } else {
-        this.#destroy(CloseReason.ClientClosed);
-      }
-    }
-  }
-
-  #closedResolve!: () => void;
-  #closedPromise = new Promise<void>((resolve) =>
-    this.#closedResolve = resolve
-  );
-
-  #read(chunk: Uint8Array): void {
-    if (this.#dialect === Dialect.Unknown) this.#choose(chunk[0]!);
-    if (this.#state !== State.Open) return;
-    try {
-      if (this.#frames !== null) {
-        this.#frames.parse(chunk);
-        this.#hub.fanout.flush();
-      } else this.#text!.parse(chunk);
-    } catch (error) {
-      // The relays before the bad frame go out before its error.
-      this.#hub.fanout.flush();
-      if (!(error instanceof ProtocolError)) throw error;
-      // Before authentication, whatever is not a proper AUTH is unauthorized.
-      if (!this.#authed) return this.#fatal(ErrorCode.Unauthorized);
-      const fatal = FATAL[error.code]!;
-      this.#fatal(
-        error.code,
-        this.#frames !== null ? error.message : fatal.text,
-      );
-    }
+    const failed = await handshake(this.#conn, this.refused);
+    if (failed === null || this.#state !== State.Open) return;
+    this.#detail = failed.detail;
+    if (failed.response === undefined) this.#destroy(failed.reason);
+    else this.#end(failed.reason, failed.response);
   }
 
   /**
@@ -343,60 +286,18 @@ export class Session implements Peer {
   }
 
   /**
-   * Gives a receiver this session pushed past its queue's mark a moment to
-   * drain before reading more: a draining receiver catches up instead of
-   * being cut off, while one that is stuck costs its senders at most
-   * `maxStall` per read until the limit or the write timeout removes it.
+   * The dialect is known: refuses the client, registers it, or has it send
+   * AUTH first (returns true then). Before authentication nothing but AUTH
+   * is read: the first frame must be one, and its kind is the first byte.
    */
-  async #stall(): Promise<void> {
-    const target = this.pressure!;
-    this.pressure = null;
-    const max = this.#hub.config.maxStall;
-    if (max === 0) return;
-    this.#hub.counters.stalls++;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([
-      target.queue.below(target.queue.mark),
-      new Promise<void>((resolve) => timer = setTimeout(resolve, max)),
-    ]);
-    clearTimeout(timer);
-  }
-
-  #filled(n: number): void {
-    try {
-      this.#frames!.filled(n);
-    } catch (error) {
-      if (!(error instanceof ProtocolError)) throw error;
-      this.#fatal(error.code, error.message);
+  #chosen(dialect: Dialect, first: number): boolean {
+    if (dialect === Dialect.Text) this.#out.text = true;
+    if (this.refused) return (this.#fatal(ErrorCode.TooManyClients), false);
+    if (this.#authed) return (this.#hub.registry.add(this), false);
+    if (dialect === Dialect.Binary && first !== Kind.Auth) {
+      return (this.#fatal(ErrorCode.Unauthorized), false);
     }
-  }
-
-  #choose(first: number): void {
-    const framed = this.#framing?.dialect;
-    if (
-      framed === undefined
-        ? isBinaryFirstByte(first)
-        : framed === Dialect.Binary
-    ) {
-      this.#dialect = Dialect.Binary;
-      const pool = this.#hub.pool;
-      this.#frames = FrameParser.ranges(REQUEST_LIMITS, this.#onFrame, {
-        allocate: (size) => pool.take(size),
-      });
-    } else {
-      this.#dialect = Dialect.Text;
-      this.#out.text = true;
-      this.#text = new TextParser(this.#onCommand);
-    }
-    if (this.refused) return this.#fatal(ErrorCode.TooManyClients);
-    if (this.#authed) return this.#hub.registry.add(this);
-    // Until authenticated, nothing but AUTH is read: the first frame must be
-    // one (its kind is the first byte), and a text line need only hold
-    // `auth TOKEN`. So nobody makes the hub buffer a body before that.
-    if (this.#frames !== null && first !== Kind.Auth) {
-      return this.#fatal(ErrorCode.Unauthorized);
-    }
-    if (this.#text !== null) this.#text.maxLine = PRE_AUTH_LINE;
+    return true;
   }
 
   /**
@@ -435,40 +336,16 @@ export class Session implements Peer {
     return this.#out.sendRange(bytes, start, end, frames, text);
   }
 
-  /** The bound was passed: the client is a slow consumer. */
-  #full = (): void => {
-    this.#hub.log("warn", "slow consumer", {
-      id: this.id,
-      queued: this.queue.queued,
-      limit: this.queue.limit,
-    });
-    this.#fatal(ErrorCode.SlowConsumer);
-  };
-
-  /**
-   * One binary request: its payload is `source[start..end)`. A frame of its
-   * own came from the hub's pool: whatever queued it holds it now, and the
-   * parser's hold is given back.
-   */
-  #onFrame = (
-    kind: number,
-    source: Uint8Array,
+  /** Queues a whole WebSocket message, header included: see `Peer`. */
+  sendFramed(
+    bytes: Uint8Array,
     start: number,
     end: number,
-    owned: boolean,
-  ): void => {
-    if (!owned) {
-      return handleFrame(this.#requester, kind, source, start, end, false);
-    }
-    try {
-      handleFrame(this.#requester, kind, source, start, end, true);
-    } finally {
-      this.#hub.pool.release(source.buffer);
-    }
-  };
-
-  #onCommand = (command: TextCommand): void =>
-    handleCommand(this.#requester, command);
+    frames: number,
+  ): boolean {
+    if (this.#state !== State.Open) return false;
+    return this.#out.sendFramed(bytes, start, end, frames);
+  }
 
   /** The session as its request handlers see it; made once, at construction. */
   #requests(): Requester {
@@ -486,7 +363,8 @@ export class Session implements Peer {
           : this.sendRange(bytes, start, end),
       auth: (token) => this.#auth(token),
       fatal: (code) => this.#fatal(code),
-      quit: () => this.#end(CloseReason.ClientQuit, undefined, WS_NORMAL),
+      quit: () =>
+        this.#end(CloseReason.ClientQuit, undefined, WsCloseCode.Normal),
     };
   }
 
@@ -499,7 +377,7 @@ export class Session implements Peer {
     }
     if (!this.#authed) {
       this.#authed = true;
-      if (this.#text !== null) this.#text.maxLine = MAX_LINE;
+      this.#input.authenticated();
       this.#hub.registry.add(this);
     }
     return true;
@@ -511,7 +389,7 @@ export class Session implements Peer {
     const fatal = FATAL[code]!;
     this.#hub.counters.errors[code]!++;
     if (code === ErrorCode.SlowConsumer) this.#hub.counters.slowConsumers++;
-    const last = this.#dialect === Dialect.Text
+    const last = this.#input.dialect === Dialect.Text
       ? encoder.encode(`error ${fatal.text}\n`)
       : encodeError(code, message ?? fatal.text);
     this.#end(fatal.reason, last, wsCloseCodeFor(code as ErrorCode));
@@ -563,16 +441,16 @@ export class Session implements Peer {
     }
     this.#hub.registry.delete(this);
     this.#hub.closed(this);
-    this.#closedResolve();
+    this.#closed.resolve();
   }
 
   /** Shutdown: the error in the dialect, or a silent close before the first byte. */
   shutdown(): void {
-    if (this.#dialect !== Dialect.Unknown) {
+    if (this.#input.dialect !== Dialect.Unknown) {
       this.#fatal(ErrorCode.ShuttingDown);
     } else if (this.#framing?.open === true) {
       // Upgraded but silent: no dialect for an error, but a close frame.
-      this.#end(CloseReason.Shutdown, undefined, WS_GOING_AWAY);
+      this.#end(CloseReason.Shutdown, undefined, WsCloseCode.GoingAway);
     } else this.#destroy(CloseReason.Shutdown);
   }
 
@@ -589,8 +467,8 @@ export class Session implements Peer {
     if (this.#state === State.Closed) return;
     const open = this.#state === State.Open;
     const view = {
-      waiting: !this.#authed || this.#dialect === Dialect.Unknown,
-      pinged: open && this.#dialect === Dialect.Binary,
+      waiting: !this.#authed || this.#input.dialect === Dialect.Unknown,
+      pinged: open && this.#input.dialect === Dialect.Binary,
       open,
     };
     const config = this.#hub.config;

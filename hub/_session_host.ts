@@ -10,6 +10,7 @@ import type { BufferPool, OutboundArena } from "../protocol/mod.ts";
 import { ErrorCode } from "../protocol/mod.ts";
 import { CloseReason } from "./close_reason.ts";
 import type { HubConfig } from "./config.ts";
+import { HandshakeRefused, type SessionConn } from "./session_conn.ts";
 import type { Fanout } from "./_fanout.ts";
 import type { HubCounters } from "./metrics.ts";
 import type { HubLog, RegisteredClient, Registry } from "./registry.ts";
@@ -128,4 +129,78 @@ export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
   let diff = a.length ^ b.length;
   for (let i = 0; i < b.length; i++) diff |= (a[i] ?? 0) ^ b[i]!;
   return diff === 0;
+}
+
+/**
+ * Read buffers start small, so that 10,000 quiet clients cost little, double
+ * while reads fill them, up to the largest, and drop back once reads are
+ * small again.
+ */
+const READ_MIN = 4 * 1024;
+/**
+ * The first read buffer: most of what an idle client ever sends (a request,
+ * a login) fits, and it doubles like any other once a read fills it.
+ */
+const READ_FIRST = 512;
+const READ_MAX = 256 * 1024;
+
+/** A session's first read buffer. */
+export function firstReadBuffer(): Uint8Array {
+  return new Uint8Array(READ_FIRST);
+}
+
+/** The buffer for the next read, after a read of `n` bytes into `buf`. */
+export function nextReadBuffer(buf: Uint8Array, n: number): Uint8Array {
+  if (n === buf.length && n < READ_MAX) return new Uint8Array(n * 2);
+  if (n < buf.length / 16 && buf.length > READ_MIN) {
+    return new Uint8Array(READ_MIN);
+  }
+  return buf;
+}
+
+/** How a transport's handshake failed: see {@linkcode handshake}. */
+export interface HandshakeFailure {
+  /** The close reason. */
+  reason: CloseReason;
+  /** What went wrong beyond the reason, for the close log line. */
+  detail: string | null;
+  /** A refusal to send before closing (an HTTP answer); none: close at once. */
+  response?: Uint8Array;
+}
+
+/**
+ * Runs `conn`'s handshake (TLS, a WebSocket upgrade); null when it went
+ * through. A peer that hangs up before saying anything (a port check) has
+ * closed, nothing more.
+ */
+export async function handshake(
+  conn: SessionConn,
+  refused: boolean,
+): Promise<HandshakeFailure | null> {
+  try {
+    await conn.handshake!({ refused });
+    return null;
+  } catch (error) {
+    if (error instanceof HandshakeRefused) {
+      // The refusal goes out, then the close, as after a fatal error.
+      return {
+        reason: error.reason,
+        detail: error.message,
+        response: error.response,
+      };
+    }
+    // InvalidData is TLS turning the peer down; other socket errors mean it left.
+    if (error instanceof Deno.errors.InvalidData || !isConnectionError(error)) {
+      const detail = error instanceof Error ? error.message : String(error);
+      return { reason: CloseReason.TlsHandshake, detail };
+    }
+    return { reason: CloseReason.ClientClosed, detail: null };
+  }
+}
+
+/** `host:port` of a peer's address, for logs and `/connz`. */
+export function addressOf(addr: Deno.Addr): string {
+  return "hostname" in addr
+    ? `${addr.hostname}:${addr.port}`
+    : String(addr.transport);
 }

@@ -19,7 +19,7 @@ import {
   type TextCommand,
   writeHeader,
 } from "../protocol/mod.ts";
-import type { Peer } from "./_fanout.ts";
+import type { Peer } from "./_peer.ts";
 import type { SessionHost } from "./_session_host.ts";
 
 /** A session as its request handlers see it. */

@@ -14,6 +14,8 @@ import consoleHtml from "./console/index.html" with { type: "text" };
 import consoleJs from "./console/console.js" with { type: "text" };
 import chartsJs from "./console/charts.js" with { type: "text" };
 import formatJs from "./console/format.js" with { type: "text" };
+import textDialectJs from "./console/text_dialect.js" with { type: "text" };
+import tryItJs from "./console/try_it.js" with { type: "text" };
 import {
   EXPOSITION_CONTENT_TYPE,
   formatMetrics,
@@ -252,6 +254,8 @@ const STATIC: Record<string, { body: string; type: string }> = {
   "/console.js": { body: consoleJs, type: JS },
   "/charts.js": { body: chartsJs, type: JS },
   "/format.js": { body: formatJs, type: JS },
+  "/text_dialect.js": { body: textDialectJs, type: JS },
+  "/try_it.js": { body: tryItJs, type: JS },
 };
 
 function json(answer: JsonAnswer): Response {

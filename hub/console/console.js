@@ -9,6 +9,7 @@
  * One request a second to `/hubz` feeds the tiles and charts (the first
  * asks for the last minutes of samples, so the charts start full); `/connz`
  * is read every other second for the client table and recent departures.
+ * The "try it" panel (try_it.js) joins the hub over WebSocket when asked.
  *
  * @module
  */
@@ -45,6 +46,7 @@
 
 import { addSample, drawCharts } from "./charts.js";
 import { byId, bytes, clock, count, duration, setText } from "./format.js";
+import { TryIt } from "./try_it.js";
 
 const TOKEN_KEY = "msghub.token";
 // ---------------------------------------------------------------- fetching
@@ -103,6 +105,7 @@ function showHubz(hubz) {
   });
   drawCharts();
   showCluster(hubz.cluster);
+  tryIt.update(hubz.listening);
 }
 
 /** @param {Hubz["cluster"]} cluster */
@@ -362,6 +365,7 @@ for (
     ["chart-conns", "Open connections"],
   ]
 ) byId(/** @type {string} */ (id)).dataset.title = title;
+const tryIt = new TryIt(() => sessionStorage.getItem(TOKEN_KEY));
 buildHeader();
 setupTokenForm();
 poll();

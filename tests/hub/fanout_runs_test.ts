@@ -184,13 +184,18 @@ class Receiver implements Peer {
   stamp = 0;
   pressure: Peer | null = null;
   readonly dialect = Dialect.Binary;
-  readonly transport = "tcp";
   readonly queue: OutboundQueue;
   /** Set once a send was refused for the bound. */
   cutOff = false;
+  /** The ranges queued whole with their WebSocket header, as queued. */
+  framed: Uint8Array[] = [];
   #written: Uint8Array[] = [];
 
-  constructor(readonly id: number, limit: number) {
+  constructor(
+    readonly id: number,
+    limit: number,
+    readonly transport: "tcp" | "ws" = "tcp",
+  ) {
     this.queue = new OutboundQueue({
       write: (p) => {
         this.#written.push(p.slice());
@@ -208,6 +213,12 @@ class Receiver implements Peer {
     }
     this.queue.pushRange(bytes, start, end);
     return true;
+  }
+
+  sendFramed(bytes: Uint8Array, start: number, end: number): boolean {
+    assertEquals(this.transport, "ws", "framed ranges go to WebSocket clients");
+    this.framed.push(bytes.slice(start, end));
+    return this.sendRange(bytes, start, end);
   }
 
   send(bytes: Uint8Array): boolean {
@@ -273,4 +284,48 @@ Deno.test("runs: a run that passes a receiver's limit part way gives it exactly 
   assert(narrow.cutOff, "the narrow receiver was refused at the fourth frame");
   assertEquals(counters.relays, 10);
   assertEquals(counters.deliveries, 13);
+});
+
+Deno.test("runs: WebSocket receivers share one header written once before the run", async () => {
+  const size = 100;
+  const ws = [new Receiver(2, 1 << 20, "ws"), new Receiver(3, 1 << 20, "ws")];
+  const tcp = new Receiver(4, 1 << 20);
+  const sender = new Receiver(1, 1 << 20);
+  const registry = new Registry<Peer>();
+  for (const receiver of [...ws, tcp]) registry.add(receiver);
+  const pool = new BufferPool();
+  const fanout = new Fanout({
+    registry,
+    arena: new OutboundArena(1 << 20, pool),
+    pool,
+    counters: new HubCounters(),
+  });
+  const relays = Array.from(
+    { length: 10 },
+    (_, seq) => encodeRelay([2n, 3n, 4n], numbered(seq, size)),
+  );
+  const chunk = join(relays);
+  let at = 0;
+  for (const relay of relays) {
+    fanout.relayFrame(sender, chunk, at + 5, at + relay.length, false, false);
+    at += relay.length;
+  }
+  fanout.flush();
+  const run = 10 * deliverSize(size);
+  for (const receiver of ws) {
+    // One message: FIN and binary, a 16-bit length, then the ten frames.
+    assertEquals(receiver.framed.length, 1);
+    const message = receiver.framed[0]!;
+    assertEquals([...message.subarray(0, 4)], [
+      0x82,
+      126,
+      run >> 8,
+      run & 0xff,
+    ]);
+    assertEquals(message.length, 4 + run);
+  }
+  // The same bytes for both: written once, in the arena, before the run.
+  assertEquals(ws[0]!.framed[0], ws[1]!.framed[0]);
+  assertEquals(tcp.framed.length, 0);
+  assertEquals(await tcp.delivered(), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
 });

@@ -1,6 +1,7 @@
 /**
  * Makes docs/console.png: a hub with a few clients and traffic that rises
- * and falls for half a minute, then the console in headless Chromium.
+ * and falls for half a minute, then the console in headless Chromium, its
+ * "try it" panel joined to the hub over WebSocket and talking with a client.
  *
  *     deno task screenshot:console [SECONDS]
  *
@@ -25,7 +26,7 @@ if (missing !== null) {
   Deno.exit(1);
 }
 
-await using hub = await serve({ port: 0 });
+await using hub = await serve({ port: 0, wsPort: 0 });
 await using monitor = await serveMetrics(hub, { port: 0 });
 const port = hub.addr.port;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -83,6 +84,23 @@ while (Date.now() < end) {
   ]);
   await page.goto(`http://127.0.0.1:${monitor.addr.port}/`);
   await page.waitForSelector("#clients tbody tr", { timeout: 10_000 });
+  // The try-it panel joins, and talks with the first client.
+  await page.click("#try-join");
+  await page.waitForFunction(
+    `/^\\d+$/.test(document.getElementById("try-id")?.textContent ?? "")`,
+    { timeout: 10_000 },
+  );
+  const panelId = BigInt(await page.$eval("#try-id", (e) => e.textContent!));
+  await page.click(`#try-users li[data-id="${ids[0]}"] input`);
+  await page.type("#try-text", "hello from the console");
+  await page.click("#try-send");
+  await clients[0]!.relay([panelId], "hi there, console");
+  await clients[1]!.relay([panelId], "two lines:\nthe body keeps its newlines");
+  await clients[2]!.relay([panelId], new Uint8Array([0xff, 0xfe, 0x00, 0x01]));
+  await page.waitForFunction(
+    `document.querySelectorAll("#try-inbox li").length === 3`,
+    { timeout: 10_000 },
+  );
   // Keep the traffic going while the page polls a few times.
   for (let i = 0; i < 30; i++) {
     await Promise.all(
