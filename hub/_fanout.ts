@@ -23,7 +23,7 @@ import {
 } from "../protocol/mod.ts";
 import { IDS_PER_EPOCH } from "./cluster/ids.ts";
 import type { RecordView } from "./cluster/wire.ts";
-import type { RemoteOutcome } from "./cluster/types.ts";
+import type { PressureSink, RemoteOutcome } from "./cluster/types.ts";
 import { DeliverFrame } from "./_deliver_frame.ts";
 import { type FanoutCluster, RemoteFanout } from "./_fanout_remote.ts";
 
@@ -223,7 +223,7 @@ export class Fanout {
     const remote = this.#remote;
     const forwarded = remote === null
       ? 0
-      : remote.forward(sender.id, source, bodyStart, end, receipted);
+      : remote.forward(sender, source, bodyStart, end, receipted);
     // Every id is read before an owned buffer's ids are overwritten by the frame.
     const named = (this.#remote?.confirming ?? false)
       ? readIds(source, start + 1, bodyStart)
@@ -373,7 +373,7 @@ export class Fanout {
       }
     }
     const forwarded =
-      this.#remote?.forward(sender.id, body, 0, body.length, true) ?? 0;
+      this.#remote?.forward(sender, body, 0, body.length, true) ?? 0;
     // Lay the body out as an owned relay frame, with room for the DELIVER head.
     const frame = new Uint8Array(HEADER_SIZE + 8 + body.length);
     frame.set(body, HEADER_SIZE + 8);
@@ -402,13 +402,15 @@ export class Fanout {
    * Delivers a relay that another hub of the cluster sent on: `record` tells
    * where its sender, receiver ids and body are in `source`. Receivers that
    * left meanwhile are counted and skipped; `outcome`, when given, is told
-   * how many it was queued for and which ids are not registered here.
+   * how many it was queued for and which ids are not registered here;
+   * `held`, each receiver left past its mark.
    */
   relayRemote(
     source: Uint8Array,
     record: RecordView,
     owned: boolean,
     outcome?: RemoteOutcome,
+    held?: PressureSink,
   ): void {
     // Runs end with the read that made them; this is a task of its own.
     this.flush();
@@ -430,7 +432,7 @@ export class Fanout {
     }
     const delivered = this.#deliver(
       record.sender,
-      null,
+      held ?? null,
       source,
       record.bodyStart,
       record.end,
@@ -444,11 +446,12 @@ export class Fanout {
    * Queues one relay, whose body is `source[bodyStart..end)`, for the
    * collected targets: the DELIVER frame, and the text delivery, are each
    * built once and shared. Returns how many it was queued for. A receiver
-   * left with much queued makes `sender`, if local, pause.
+   * left with much queued makes `sender` (a local one, or another hub's
+   * credits) pause.
    */
   #deliver(
     senderId: number,
-    sender: Peer | null,
+    sender: PressureSink | null,
     source: Uint8Array,
     bodyStart: number,
     end: number,

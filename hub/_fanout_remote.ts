@@ -8,11 +8,12 @@
 import type { ClusterLink } from "./cluster/link.ts";
 import type { RemoteReceipt } from "./cluster/receipts.ts";
 import type { RemoteHub } from "./cluster/view.ts";
+import type { PressureSink } from "./cluster/types.ts";
 
 /** What the relay path needs of the cluster link. */
 export type FanoutCluster = Pick<
   ClusterLink,
-  "view" | "forward" | "forwardReceipted"
+  "view" | "forward" | "forwardReceipted" | "pressure"
 >;
 
 /**
@@ -68,10 +69,11 @@ export class RemoteFanout {
   /**
    * Sends the relay on to each other hub with receivers in it, once per hub.
    * Returns how many receivers that covers; for a `receipted` relay none
-   * yet: each hub's confirmation waits for {@linkcode takeConfirms}.
+   * yet: each hub's confirmation waits for {@linkcode takeConfirms}. A hub
+   * whose window is pressed makes `sender` pause (`cluster/credit.ts`).
    */
   forward(
-    sender: number,
+    sender: PressureSink & { readonly id: number },
     body: Uint8Array,
     bodyStart: number,
     end: number,
@@ -87,7 +89,7 @@ export class RemoteFanout {
         this.#confirms.push(
           cluster.forwardReceipted(
             hub,
-            sender,
+            sender.id,
             hub.scratch,
             body,
             bodyStart,
@@ -95,9 +97,10 @@ export class RemoteFanout {
           ),
         );
       } else {
-        cluster.forward(hub, sender, hub.scratch, body, bodyStart, end);
+        cluster.forward(hub, sender.id, hub.scratch, body, bodyStart, end);
         forwarded += hub.scratch.length;
       }
+      sender.pressure = cluster.pressure(hub) ?? sender.pressure;
     }
     hubs.length = 0;
     return forwarded;

@@ -182,7 +182,7 @@ export class Outbox {
  * milliseconds per read until its bound or the write timeout removes it.
  */
 export async function stall(
-  queue: OutboundQueue,
+  queue: Pick<OutboundQueue, "mark" | "below">,
   max: number,
   counters: { stalls: number },
 ): Promise<void> {

@@ -6,16 +6,18 @@
  */
 import type { OutboundQueue } from "../protocol/mod.ts";
 import type { RegisteredClient } from "./registry.ts";
+import type { Pressure } from "./cluster/types.ts";
 
 /** A client as the relay path sees it, as sender and as receiver. */
 export interface Peer extends RegisteredClient {
   /** Marks the relay that last reached this client, for de-duplication. */
   stamp: number;
   /**
-   * A receiver that this client's relays left {@linkcode OutboundQueue.pressed};
-   * the client's read loop pauses for it before reading on.
+   * A receiver that this client's relays left {@linkcode OutboundQueue.pressed},
+   * or a pressed window to another hub; the client's read loop pauses for it
+   * before reading on.
    */
-  pressure: Peer | null;
+  pressure: Pressure | null;
   /** Its outbound queue, which owns the slow-consumer bound. */
   readonly queue: OutboundQueue;
   /**

@@ -68,10 +68,10 @@ export class Session implements Peer {
   readonly refused: boolean;
   /**
    * A receiver that one of this session's relays left past its queue's
-   * mark (see `OutboundQueue.pressed`); the read loop pauses for it before
-   * reading on.
+   * mark (see `OutboundQueue.pressed`), or a pressed window to another hub;
+   * the read loop pauses for it before reading on.
    */
-  pressure: Peer | null = null;
+  pressure: Peer["pressure"] = null;
   /** Bytes for this client that are not yet written. */
   readonly queue: OutboundQueue;
   /** Frames and text commands received from it, for `/connz`. */

@@ -368,8 +368,8 @@ export class Hub implements AsyncDisposable {
     return {
       localIds: () => this.#registry.ids(),
       localCount: () => this.#registry.size,
-      deliverRemote: (source: Uint8Array, record: RecordView, owned, outcome) =>
-        this.#fanout.relayRemote(source, record, owned, outcome),
+      deliverRemote: (source: Uint8Array, record: RecordView, ...rest) =>
+        this.#fanout.relayRemote(source, record, ...rest),
       presenceChanged: () => this.#registry.invalidate(),
       log: this.#log,
     };

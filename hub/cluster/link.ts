@@ -1,7 +1,8 @@
 /**
  * A hub's link to the rest of its cluster over NATS. It composes the parts:
  * the hub's number from JetStream (`numbering.ts`), presence (`presence.ts`),
- * relays out (`relay_out.ts`) and in (`relay_in.ts`), and what NATS says of
+ * relays out (`relay_out.ts`) and in (`relay_in.ts`), receipts and
+ * back-pressure (`receipts.ts`, `credit.ts`), and what NATS says of
  * its connection (`status.ts`). This file owns the NATS connection: the
  * subjects, the subscriptions, publishing, and closing. Loaded only when a
  * hub is started with a cluster (`hub.ts` imports it on demand).
@@ -35,6 +36,7 @@ import { RelayIn } from "./relay_in.ts";
 import { RelayOut } from "./relay_out.ts";
 import { retryStart } from "./start.ts";
 import { AckOutbox, Receipts, type RemoteReceipt } from "./receipts.ts";
+import { Flow, type Window } from "./credit.ts";
 import { decodeAcks } from "./wire.ts";
 import { type StatusTarget, watchStatus } from "./status.ts";
 import {
@@ -181,6 +183,8 @@ export class ClusterLink {
   readonly #receipts: Receipts;
   /** Acks this hub owes others. */
   readonly #acks: AckOutbox;
+  /** Windows of relays in flight to other hubs, and credits owed them. */
+  readonly #flow: Flow;
   /** Made by start(), once there is a hub to deliver to. */
   #in: RelayIn | null = null;
   #subs: { unsubscribe(): void }[] = [];
@@ -219,12 +223,15 @@ export class ClusterLink {
     this.#ackPrefix = `msghub.${options.name}.ack.`;
     this.#receipts = new Receipts(options.ackTimeoutMs ?? 1_000);
     this.#acks = new AckOutbox(epoch, this.#ackPrefix, this.#publish);
+    const flow = new Flow(epoch, options.name, this.#publish, this.#malformed);
+    this.#flow = flow;
     this.#out = new RelayOut({
       number: epoch,
       prefix: this.#relayPrefix,
       publish: this.#publish,
       counters: this.#c,
       maxPayload: this.#maxPayload(),
+      published: (hub, seq) => flow.windows.published(hub, seq),
     });
     this.#presence = new PresenceExchange({
       number: epoch,
@@ -241,6 +248,7 @@ export class ClusterLink {
         this.#out.forget(hub);
         this.#in?.forget(hub);
         this.#receipts.forget(hub);
+        flow.forget(hub);
       },
     });
     this.view = this.#presence.view;
@@ -262,6 +270,7 @@ export class ClusterLink {
       counters: this.#c,
       malformed: this.#malformed,
       acks: this.#acks,
+      credits: this.#flow.credits,
     });
     this.#in = relays;
     const presence = this.#presence;
@@ -285,6 +294,11 @@ export class ClusterLink {
       this.#nc.subscribe(this.#ackPrefix + this.number, {
         callback: (error, msg) => {
           if (error === null) this.#receiveAcks(msg.data);
+        },
+      }),
+      this.#nc.subscribe(this.#flow.subject, {
+        callback: (error, msg) => {
+          if (error === null) this.#flow.receive(msg.data);
         },
       }),
     );
@@ -334,7 +348,13 @@ export class ClusterLink {
     bodyStart: number,
     bodyEnd: number,
   ): void {
+    this.#flow.add(remote.number, ids, bodyStart, bodyEnd);
     this.#out.forward(remote, sender, ids, body, bodyStart, bodyEnd);
+  }
+
+  /** The window to `remote` if it is pressed (see `credit.ts`), else null. */
+  pressure(remote: RemoteHub): Window | null {
+    return this.#flow.windows.pressure(remote.number);
   }
 
   /**
@@ -352,6 +372,7 @@ export class ClusterLink {
     bodyEnd: number,
   ): Promise<RemoteReceipt> {
     const { ack, promise } = this.#receipts.expect(remote.number, ids);
+    this.#flow.add(remote.number, ids, bodyStart, bodyEnd);
     this.#out.forward(remote, sender, ids, body, bodyStart, bodyEnd, ack);
     return promise;
   }
@@ -382,6 +403,7 @@ export class ClusterLink {
     if (this.#presence.gone) return;
     this.#out.flushAll();
     this.#acks.flush();
+    this.#flow.credits.flush();
     this.#presence.bye();
   }
 
@@ -393,6 +415,7 @@ export class ClusterLink {
     this.#presence.stop();
     this.view.clear();
     this.#receipts.failAll();
+    this.#flow.windows.resetAll();
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([
       this.#nc.drain().catch(() => {}),
@@ -451,6 +474,7 @@ export class ClusterLink {
         clear: () => {
           this.view.clear();
           this.#receipts.failAll();
+          this.#flow.windows.resetAll();
         },
       },
       resize: () => this.#out.resize(this.#maxPayload()),

@@ -39,6 +39,7 @@ import type {
   RemoteOutcome,
 } from "./types.ts";
 import type { AckOutbox } from "./receipts.ts";
+import type { Credits } from "./credit.ts";
 import type { RemoteHub } from "./view.ts";
 import { Batch, BATCH_HEAD, readRecord, type RecordView } from "./wire.ts";
 
@@ -69,6 +70,8 @@ export interface RelayInOptions {
   malformed: Malformed;
   /** Where acks go, for records that ask for one; none: not answered. */
   acks?: AckOutbox | null;
+  /** Credits each message handled to its sender (`credit.ts`); none: not. */
+  credits?: Credits | null;
 }
 
 /** The inboxes of relays from other hubs. */
@@ -90,6 +93,8 @@ export class RelayIn {
   /** Reused for every record that asks for an ack. */
   #outcome: RemoteOutcome = { delivered: 0, unknown: [] };
   readonly #acks: AckOutbox | null;
+  /** Credits messages handled, and is told of receivers left pressed. */
+  readonly #credits: Credits | undefined;
 
   /**
    * Makes the part; nothing is sent or read until it is used.
@@ -102,6 +107,7 @@ export class RelayIn {
     this.#c = options.counters;
     this.#malformed = options.malformed;
     this.#acks = options.acks ?? null;
+    this.#credits = options.credits ?? undefined;
   }
 
   /** Hubs whose relays are being tracked now. */
@@ -188,6 +194,9 @@ export class RelayIn {
       }
     } catch (error) {
       this.#malformed("relay", error);
+    } finally {
+      // Handled, whatever it held: credited once its receivers drain.
+      this.#credits?.handled(source, seq, data.length);
     }
   }
 
@@ -206,7 +215,7 @@ export class RelayIn {
     const record = readRecord(bytes, at, end, whole, this.#record);
     this.#c.relaysIn++;
     if (record.ack === 0 || this.#acks === null) {
-      this.#host.deliverRemote(bytes, record, whole);
+      this.#host.deliverRemote(bytes, record, whole, undefined, this.#credits);
       return record.end;
     }
     const ack = record.ack;
@@ -214,7 +223,7 @@ export class RelayIn {
     const outcome = this.#outcome;
     outcome.delivered = 0;
     outcome.unknown = [];
-    this.#host.deliverRemote(bytes, record, whole, outcome);
+    this.#host.deliverRemote(bytes, record, whole, outcome, this.#credits);
     this.#acks.add(source, {
       ack,
       delivered: outcome.delivered,

@@ -54,12 +54,14 @@ export function partRoom(maxPayload: number): number {
 
 /** Relays queued for one other hub, sent as one message per batch. */
 class Outbox {
+  readonly hub: number;
   readonly subject: string;
   seq = 0;
   bytes: Uint8Array | null = null;
   length = 0;
   scheduled = false;
-  constructor(subject: string) {
+  constructor(hub: number, subject: string) {
+    this.hub = hub;
     this.subject = subject;
   }
 }
@@ -76,6 +78,8 @@ export interface RelayOutOptions {
   counters: ClusterCounters;
   /** The largest message the NATS server takes. */
   maxPayload: number;
+  /** Told of each message sent, by receiving hub and sequence number. */
+  published?: (hub: number, seq: number) => void;
 }
 
 /** The outboxes of relays bound for other hubs. */
@@ -84,6 +88,7 @@ export class RelayOut {
   readonly #prefix: string;
   readonly #publish: Publish;
   readonly #c: ClusterCounters;
+  readonly #published: (hub: number, seq: number) => void;
   #out = new Map<number, Outbox>();
   /** Bytes of a record that fit in one relay message; see partRoom. */
   #room = 0;
@@ -100,6 +105,7 @@ export class RelayOut {
     this.#prefix = options.prefix;
     this.#publish = options.publish;
     this.#c = options.counters;
+    this.#published = options.published ?? (() => {});
     this.resize(options.maxPayload);
   }
 
@@ -127,7 +133,7 @@ export class RelayOut {
     this.#c.relaysOut++;
     let box = this.#out.get(remote.number);
     if (box === undefined) {
-      box = new Outbox(this.#prefix + remote.number);
+      box = new Outbox(remote.number, this.#prefix + remote.number);
       this.#out.set(remote.number, box);
     }
     const size = recordSize(ids.length, bodyEnd - bodyStart, ack !== 0);
@@ -176,6 +182,7 @@ export class RelayOut {
     box.bytes = null;
     writeBatchHead(bytes, this.#number, ++box.seq, Batch.Whole);
     this.#publish(box.subject, bytes.subarray(0, box.length));
+    this.#published(box.hub, box.seq);
     this.#c.batchesOut++;
   }
 
@@ -210,6 +217,7 @@ export class RelayOut {
       }
       message.set(record.subarray(at, end), head);
       this.#publish(box.subject, message);
+      this.#published(box.hub, box.seq);
       this.#c.batchesOut++;
     }
   }

@@ -60,18 +60,46 @@ export interface ClusterHost {
   localCount(): number;
   /**
    * Delivers a relay from another hub to local receivers; with `outcome`,
-   * tells there what it did (for the ack the other hub waits for).
+   * tells there what it did (for the ack the other hub waits for); with
+   * `held`, reports there each receiver it left past its mark (for the
+   * credit the other hub waits for).
    */
   deliverRemote(
     source: Uint8Array,
     record: RecordView,
     owned: boolean,
     outcome?: RemoteOutcome,
+    held?: PressureSink,
   ): void;
   /** The remote clients changed: cached lists are stale. */
   presenceChanged(): void;
   /** Logs an event. */
   log: ClusterLog;
+}
+
+/**
+ * What a sender may pause its reads for until it is below its mark: a
+ * receiver's queue past half its bound, or the window of relays in flight
+ * to another hub (`credit.ts`).
+ */
+export interface Pressure {
+  /** What is waited on: past `mark` it is pressed. */
+  readonly queue: {
+    /** The level it is waited down to. */
+    readonly mark: number;
+    /** Resolves once it is at most `bytes` (or closed). */
+    below(bytes: number): Promise<void>;
+  };
+}
+
+/**
+ * Whom the relay path tells of a receiver it left past its mark: a local
+ * sender, which pauses its reads, or the credits of another hub's relays,
+ * held until that receiver drains.
+ */
+export interface PressureSink {
+  /** Set to each receiver left pressed. */
+  pressure: Pressure | null;
 }
 
 /** What delivering one relay from another hub did; filled by the hub. */
