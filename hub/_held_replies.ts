@@ -25,7 +25,11 @@ export class HeldReplies {
   #send: (bytes: Uint8Array, text: boolean) => void;
   #then: (() => void) | null = null;
 
-  /** @param send queues a reply whose turn has come */
+  /**
+   * Starts empty: `send` gets each reply in its turn.
+   *
+   * @param send queues a reply whose turn has come
+   */
   constructor(send: (bytes: Uint8Array, text: boolean) => void) {
     this.#send = send;
   }

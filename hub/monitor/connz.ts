@@ -43,12 +43,17 @@ export const DEFAULT_LIMIT = 1024;
 
 /** The body of `GET /connz`. */
 export interface Connz {
+  /** Now, in milliseconds since the epoch. */
   now_ms: number;
   /** Open connections in all. */
   total: number;
+  /** Connections skipped before this page (`?offset=`). */
   offset: number;
+  /** The most connections this page holds (`?limit=`). */
   limit: number;
+  /** The sort key, as asked (`?sort=`, `id` by default). */
   sort: string;
+  /** This page of the open connections, in `sort` order. */
   connections: ClientInfo[];
   /** Recent departures, newest first. */
   recent_closes: ClosedClient[];
@@ -56,7 +61,9 @@ export interface Connz {
 
 /** A JSON answer: its status and body. */
 export interface JsonAnswer {
+  /** The HTTP status: 200, 400 or 404. */
   status: number;
+  /** What to send as JSON. */
   body: unknown;
 }
 

@@ -21,15 +21,28 @@ import {
 
 /** What the monitor reads of a session: its counters and a few getters. */
 export interface MonitoredSession {
+  /** Its user id. */
   readonly id: number;
+  /** The peer's address, `host:port`. */
   readonly remote: string;
+  /** The dialect, once the first byte has arrived. */
   readonly dialect: Dialect;
+  /** Whether it has authenticated (or the hub needs no token). */
   readonly authenticated: boolean;
+  /** When it connected, milliseconds since the epoch. */
   readonly connectedAt: number;
+  /** Milliseconds since it last sent anything. */
   readonly idleMs: number;
+  /** Frames and text commands received from it. */
   readonly msgsIn: number;
+  /** Frames and replies queued for it, deliveries included. */
   readonly msgsOut: number;
+  /** Bytes received from it. */
   readonly bytesIn: number;
+  /**
+   * Its outbound queue: bytes `written` to it so far, and bytes `queued` and
+   * not yet written.
+   */
   readonly queue: { readonly written: number; readonly queued: number };
 }
 
@@ -162,11 +175,22 @@ export function optionsInForce(
 
 /** What the monitor reads of a cluster link. */
 export interface MonitoredLink {
+  /** This hub's number. */
   readonly number: number;
+  /**
+   * The NATS server it is connected to (or was, last); its URL may carry a
+   * password, which {@linkcode describeCluster} drops.
+   */
   readonly server: string;
+  /** The cluster as the link sees it. */
   readonly view: {
+    /** The other hubs it knows, by number, each with its registered ids. */
     readonly hubs: ReadonlyMap<number, { readonly ids: ReadonlySet<number> }>;
   };
+  /**
+   * Whether it is connected to NATS now, and the times the connection came
+   * back.
+   */
   metrics(): { connected: boolean; reconnects: number };
 }
 

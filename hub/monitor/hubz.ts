@@ -21,38 +21,72 @@ import { VERSION } from "./version.ts";
 
 /** The body of `GET /hubz`. */
 export interface Hubz {
+  /** msghub's version (`deno.json`). */
   version: string;
+  /** Now, in milliseconds since the epoch. */
   now_ms: number;
+  /** When the hub started, in milliseconds since the epoch. */
   start_ms: number;
+  /** Seconds since the hub started. */
   uptime_seconds: number;
+  /** True from the moment shutdown begins. */
   draining: boolean;
+  /** Where clients connect. */
   listening: ListenAddress[];
+  /** This endpoint's address, `host:port`. */
   monitor: string;
+  /**
+   * The options in force, by flag name, as the command line writes them; the
+   * token and TLS only as `true`/`false`, cluster URLs without passwords.
+   */
   options: Record<string, string | number | boolean | string[]>;
+  /** The open connections, counted. */
   connections: {
+    /** Open connections, registered or not, refused ones included. */
     open: number;
+    /** Clients that appear in lists and receive relays. */
     registered: number;
+    /** Open connections by dialect; `unknown` before their first byte. */
     by_dialect: { binary: number; text: number; unknown: number };
+    /** Open connections by transport (`tcp`, `ws`). */
     by_transport: Record<string, number>;
   };
+  /** Counts since the hub started. */
   totals: {
+    /** Binary frames and text commands received (PINGs and AUTH included). */
     msgs_in: number;
+    /** Deliveries: one per receiver of a relay. */
     msgs_out: number;
+    /** Bytes received. */
     bytes_in: number;
+    /** Bytes written to sockets. */
     bytes_out: number;
+    /** Frames and text replies queued for clients, deliveries included. */
     frames_out: number;
+    /** Relay requests, whatever the number of receivers each named. */
     relays: number;
+    /** Relays answered with a receipt. */
     receipts: number;
+    /** Receiver ids named in relays that were not registered. */
     unknown_receivers: number;
+    /** Connections accepted, every transport. */
     accepted: number;
+    /** Clients closed as slow consumers. */
     slow_consumers: number;
+    /** Times a sender's reading paused for a receiver to drain. */
     sender_stalls: number;
   };
+  /** Per second, over the last second. */
   rates: Rates;
+  /** Bytes queued for all clients and not yet written. */
   bytes_queued: number;
+  /** Connections closed, by reason. */
   closes: Record<string, number>;
+  /** Fatal errors sent, by name. */
   errors: Record<string, number>;
+  /** The process's memory (bytes), CPU time (seconds) and open files. */
   process: ProcessStats;
+  /** The cluster as this hub sees it; `null` when it runs alone. */
   cluster: ClusterState | null;
   /** The last minutes of samples, oldest first: only with `?history`. */
   history?: readonly Sample[];

@@ -6,7 +6,9 @@
  */
 
 /** `host:port`, with an IPv6 host in brackets. */
-export function formatAddress(address: { hostname: string; port: number }) {
+export function formatAddress(
+  address: { hostname: string; port: number },
+): string {
   const host = address.hostname.includes(":")
     ? `[${address.hostname}]`
     : address.hostname;
