@@ -24,6 +24,7 @@ import { Dialect } from "./registry.ts";
 import {
   addressOf,
   constantTimeEqual,
+  FairShare,
   FATAL,
   firstReadBuffer,
   handshake,
@@ -39,8 +40,6 @@ import type { SessionConn, SessionFraming } from "./session_conn.ts";
 const State = { Open: 0, Closing: 1, Closed: 2 } as const;
 type State = typeof State[keyof typeof State];
 
-/** Bytes a session may read in a row before it lets other sessions read. */
-const FAIR_SHARE = 256 * 1024;
 /** A missing payload at least this large is read into its frame directly. */
 const DIRECT_READ = 64 * 1024;
 /** How long a closing connection's input is read and dropped after its last bytes. */
@@ -96,7 +95,7 @@ export class Session implements Peer {
   #linger: ReturnType<typeof setTimeout> | undefined;
   #input: SessionInput;
   #clock: SessionClock;
-  #unyielded = 0;
+  #fair = new FairShare();
   /** Settled once the connection is closed. */
   #closed = Promise.withResolvers<void>();
   /** Replies held behind a receipt that other hubs have yet to confirm. */
@@ -209,7 +208,7 @@ export class Session implements Peer {
         if (n === 0) {
           // A message transport read frames without data: activity still.
           this.#clock.heard(performance.now());
-          if (this.#turnDue(this.#framing?.received ?? 0)) {
+          if (this.#fair.due(this.#framing?.received ?? 0)) {
             await this.#hub.turn();
           }
           continue;
@@ -222,7 +221,7 @@ export class Session implements Peer {
         }
         if (this.#state !== State.Open) {
           // Dropped unread, but a flood still waits its turn like any read.
-          if (this.#turnDue(n)) await this.#hub.turn();
+          if (this.#fair.due(n)) await this.#hub.turn();
           continue;
         }
         this.#clock.heard(performance.now());
@@ -245,7 +244,7 @@ export class Session implements Peer {
             this.#hub.counters,
           );
         }
-        if (this.#turnDue(n)) await this.#hub.turn();
+        if (this.#fair.due(n)) await this.#hub.turn();
       }
     } catch (error) {
       if (!isConnectionError(error)) {
@@ -272,17 +271,6 @@ export class Session implements Peer {
     this.#detail = failed.detail;
     if (failed.response === undefined) this.#destroy(failed.reason);
     else this.#end(failed.reason, failed.response);
-  }
-
-  /**
-   * Counts `n` bytes read; true once FAIR_SHARE have been read in a row, when
-   * the session should let every other socket be polled before reading on.
-   */
-  #turnDue(n: number): boolean {
-    this.#unyielded += n;
-    if (this.#unyielded < FAIR_SHARE) return false;
-    this.#unyielded = 0;
-    return true;
   }
 
   /**
@@ -352,8 +340,8 @@ export class Session implements Peer {
     return {
       peer: this,
       host: this.#hub,
-      open: () => this.#state === State.Open,
-      authed: () => this.#authed,
+      open: true,
+      authed: this.#authed,
       framed: this.#framing !== null,
       counts: this,
       send: (bytes, text) => this.send(bytes, text),
@@ -377,6 +365,7 @@ export class Session implements Peer {
     }
     if (!this.#authed) {
       this.#authed = true;
+      this.#requester.authed = true;
       this.#input.authenticated();
       this.#hub.registry.add(this);
     }
@@ -403,6 +392,7 @@ export class Session implements Peer {
   #end(reason: CloseReason, last?: Uint8Array, closeCode?: number): void {
     if (this.#state !== State.Open) return;
     this.#state = State.Closing;
+    this.#requester.open = false;
     this.#reason = reason;
     this.#hub.registry.delete(this);
     // Replies held behind a receipt go out first (at most the ack timeout).
@@ -431,6 +421,7 @@ export class Session implements Peer {
   #destroy(reason: CloseReason): void {
     if (this.#state === State.Closed) return;
     this.#state = State.Closed;
+    this.#requester.open = false;
     this.#reason ??= reason;
     clearTimeout(this.#linger);
     this.queue.close();

@@ -204,3 +204,22 @@ export function addressOf(addr: Deno.Addr): string {
     ? `${addr.hostname}:${addr.port}`
     : String(addr.transport);
 }
+
+/** Bytes a session may read in a row before it lets other sessions read. */
+const FAIR_SHARE = 256 * 1024;
+
+/** Counts a session's reads in a row, to let other sessions have their turn. */
+export class FairShare {
+  #unyielded = 0;
+
+  /**
+   * Counts `n` bytes read; true once FAIR_SHARE have been read in a row, when
+   * the session should let every other socket be polled before reading on.
+   */
+  due(n: number): boolean {
+    this.#unyielded += n;
+    if (this.#unyielded < FAIR_SHARE) return false;
+    this.#unyielded = 0;
+    return true;
+  }
+}

@@ -29,9 +29,9 @@ export interface Requester {
   /** The hub, as the session sees it. */
   readonly host: SessionHost;
   /** Whether requests are still served: false once the session closes. */
-  open(): boolean;
+  open: boolean;
   /** Whether the client may send more than AUTH. */
-  authed(): boolean;
+  authed: boolean;
   /** Whether replies travel in WebSocket messages. */
   readonly framed: boolean;
   /** The session's own count of requests, for `/connz`. */
@@ -70,12 +70,17 @@ export function handleFrame(
   end: number,
   owned: boolean,
 ): void {
-  if (!r.open()) return;
-  r.host.counters.framesIn++;
+  if (!r.open) return;
+  const host = r.host;
+  host.counters.framesIn++;
   r.counts.msgsIn++;
+  if (kind === Kind.Relay && r.authed) {
+    // The hot path: a plain relay, which may extend the run being gathered.
+    return host.fanout.relayFrame(r.peer, source, start, end, owned, false);
+  }
   // A run of relays ends before anything else is answered or queued.
   if (kind !== Kind.Relay) r.host.fanout.flush();
-  if (!r.authed() && kind !== Kind.Auth) {
+  if (!r.authed && kind !== Kind.Auth) {
     return r.fatal(ErrorCode.Unauthorized);
   }
   switch (kind) {
@@ -120,10 +125,10 @@ export function handleFrame(
 
 /** One text command. */
 export function handleCommand(r: Requester, command: TextCommand): void {
-  if (!r.open()) return;
+  if (!r.open) return;
   r.host.counters.framesIn++;
   r.counts.msgsIn++;
-  if (!r.authed() && command.type !== "auth") {
+  if (!r.authed && command.type !== "auth") {
     return r.fatal(ErrorCode.Unauthorized);
   }
   switch (command.type) {
