@@ -11,7 +11,7 @@
  * @module
  */
 import { canPin, mainPath, repoRoot, startServer } from "../../bench/mod.ts";
-import { parseFlags } from "../../flags/mod.ts";
+import { parseFlags, UsageError } from "../../flags/mod.ts";
 
 /** Where a profile node's code is. */
 export interface CallFrame {
@@ -52,13 +52,28 @@ export function summarise(
     .sort((a, b) => b.share - a.share);
 }
 
+const USAGE = "Usage: deno task profile a|b|c|d [--duration 5s] [--top 15]";
+
 async function main(): Promise<number> {
-  const flags = parseFlags(Deno.args, { string: ["duration", "top"] });
+  let flags;
+  try {
+    flags = parseFlags(Deno.args, {
+      string: ["duration", "top"],
+      boolean: ["help"],
+      alias: { h: "help" },
+    });
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    console.error(`deno task profile: ${error.message}\n${USAGE}`);
+    return 2;
+  }
+  if (flags.help === true) {
+    console.log(USAGE);
+    return 0;
+  }
   const preset = String(flags._[0] ?? "");
   if (!/^[abcd]$/.test(preset)) {
-    console.error(
-      "Usage: deno task profile a|b|c|d [--duration 5s] [--top 15]",
-    );
+    console.error(USAGE);
     return 2;
   }
   const duration = typeof flags.duration === "string" ? flags.duration : "5s";
