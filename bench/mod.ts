@@ -5,7 +5,7 @@
  * subprocesses. It imports `client/` and `protocol/` and nothing above them;
  * it starts hubs as subprocesses (`main.ts hub`), never in-process.
  *
- * `cli/bench_command.ts` turns flags into a run; the report generator
+ * `cli/bench.ts` turns flags into a run; the report generator
  * (`tools/bench_suite/`), the soak (`tools/soak/`) and the profiler
  * (`tools/profile/`) build on the same engine through this module.
  *

@@ -309,7 +309,7 @@ export function renderBenchmarks(report: SuiteReport): string {
     "",
     "## Method",
     "",
-    `- Load comes from \`msghub bench\` (cli/bench_command.ts, bench/): one Deno process that opens every sender and receiver connection. NATS is driven by the same client, speaking the NATS text protocol (CONNECT, SUB, PUB, MSG, PING/PONG), so both servers face the same generator.`,
+    `- Load comes from \`msghub bench\` (cli/bench.ts, bench/): one Deno process that opens every sender and receiver connection. NATS is driven by the same client, speaking the NATS text protocol (CONNECT, SUB, PUB, MSG, PING/PONG), so both servers face the same generator.`,
     `- ${
       m.pinned
         ? "The server runs on core 0 and the generator on core 1 (`taskset`)"
