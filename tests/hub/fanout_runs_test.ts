@@ -132,7 +132,14 @@ Deno.test("runs: mixed relays, echoes, receipts and self-relays in one write arr
 
 Deno.test("runs: a receiver that passes its limit in a run gets a prefix, in order, then its error", async () => {
   const maxPending = MAX_OUTBOUND_FRAME;
-  await using hub = await serve({ port: 0, maxPending, logger: () => {} });
+  // The fast reader is a test process on a shared machine: give the sender
+  // room to wait for it (the stall), so only the reader that never reads is cut.
+  await using hub = await serve({
+    port: 0,
+    maxPending,
+    maxStall: 2_000,
+    logger: () => {},
+  });
   const [sender, fast, slow] = await connect(hub.addr.port, 3) as [
     RawClient,
     RawClient,
